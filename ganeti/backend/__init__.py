@@ -9,7 +9,8 @@ message reaches the caller as-is); any other exception is reported as
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 from ganeti import errors
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import errno
 import os
 import tempfile
-from typing import Callable
+from collections.abc import Callable
 
 from ganeti import errors
 
@@ -119,7 +119,11 @@ def RemoveFile(file_name: str) -> None:
 def EnsureDirs(dirs: list[tuple[str, int]]) -> None:
     """Create directories (with parents) and force their permission bits."""
     for dir_name, dir_mode in dirs:
-        os.makedirs(dir_name, mode=dir_mode, exist_ok=True)
+        try:
+            os.makedirs(dir_name, mode=dir_mode, exist_ok=True)
+        except OSError as err:
+            raise errors.GenericError(
+                f"Cannot create directory {dir_name}: {err.strerror}") from err
         if not os.path.isdir(dir_name):
             raise errors.GenericError(f"{dir_name} is not a directory")
         os.chmod(dir_name, dir_mode)

@@ -11,7 +11,8 @@ import numbers
 import os
 import re
 import time
-from typing import Callable, Iterable, TypeVar
+from typing import TypeVar
+from collections.abc import Callable, Iterable
 
 from ganeti import errors
 
