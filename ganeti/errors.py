@@ -238,7 +238,17 @@ class LuxiError(GenericError):
 
 
 class QueryFilterParseError(ParseError):
-    """A query filter in text form could not be parsed."""
+    """A query filter in text form could not be parsed.
+
+    Args: the message and a list of detail lines (the text with a caret
+    under the failing position), which the CLI prints under the message.
+    """
+
+    def GetDetails(self) -> list[str]:
+        """The detail lines, or just the message if there are none."""
+        if len(self.args) > 1 and isinstance(self.args[1], list):
+            return [str(line) for line in self.args[1]]
+        return [str(self.args[0])] if self.args else []
 
 
 class RapiTestResult(GenericError):
