@@ -1,0 +1,1 @@
+"""Logic of the programs in tools/ (the scripts there only call Main())."""
