@@ -123,6 +123,12 @@ def _BuildCert(
         .not_valid_before(now - datetime.timedelta(seconds=_CLOCK_SKEW_SECONDS))
         .not_valid_after(now + datetime.timedelta(seconds=validity))
     )
+    if issuer is None:
+        # A self-signed certificate is the cluster's CA (server.pem signs each
+        # node's client.pem). Without this extension OpenSSL refuses to use a
+        # v3 certificate as a CA, and signed client certificates fail to verify.
+        builder = builder.add_extension(
+            x509.BasicConstraints(ca=True, path_length=None), critical=True)
     try:
         return builder.sign(signing_key, _SignDigest())
     except ValueError as err:

@@ -1,0 +1,71 @@
+#!/usr/bin/env python3
+"""Run every benchmark module (bench/bench_*.py) and print one table.
+
+Each module exposes Run() -> list of rows; a row is a dict with the keys
+"name", "value" (a number), "unit", and optionally "target" (a number, the
+upper bound the value must stay under) and "note". Figures are measured on
+this machine as it is; targets come from the issues.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+import time
+
+_HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.dirname(_HERE))
+sys.path.insert(0, _HERE)
+
+
+def _Modules(selected: list[str]) -> list[str]:
+    names = sorted(f[:-3] for f in os.listdir(_HERE)
+                   if f.startswith("bench_") and f.endswith(".py"))
+    if selected:
+        names = [n for n in names if any(s in n for s in selected)]
+    return names
+
+
+def _Format(rows: list[dict]) -> str:
+    header = ("benchmark", "value", "unit", "target", "result")
+    table = [header]
+    for row in rows:
+        target = row.get("target")
+        if target is None:
+            verdict = ""
+            target_text = "-"
+        else:
+            verdict = "PASS" if row["value"] < target else "FAIL"
+            target_text = f"< {target:g}"
+        table.append((row["name"], f"{row['value']:.2f}", row["unit"], target_text,
+                      verdict))
+    widths = [max(len(r[i]) for r in table) for i in range(len(header))]
+    lines = []
+    for idx, row in enumerate(table):
+        cells = [row[0].ljust(widths[0])] + [c.rjust(w) for c, w in zip(row[1:], widths[1:])]
+        lines.append("  ".join(cells).rstrip())
+        if idx == 0:
+            lines.append("  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def Main(argv: list[str]) -> int:
+    rows: list[dict] = []
+    failed = []
+    for name in _Modules(argv[1:]):
+        start = time.monotonic()
+        module = importlib.import_module(name)
+        try:
+            rows.extend(module.Run())
+        except Exception as err:  # a broken benchmark must not hide the others
+            failed.append(f"{name}: {err}")
+        print(f"[{name}: {time.monotonic() - start:.1f} s]", file=sys.stderr)
+    print(_Format(rows))
+    for msg in failed:
+        print(f"ERROR {msg}", file=sys.stderr)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(Main(sys.argv))

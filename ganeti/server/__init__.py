@@ -1,0 +1,1 @@
+"""The daemons' main modules (noded, masterd, rapi); scripts call their Main()."""
