@@ -20,8 +20,11 @@ sys.path.insert(0, _HERE)
 
 
 def _Modules(selected: list[str]) -> list[str]:
-    names = sorted(f[:-3] for f in os.listdir(_HERE)
-                   if f.startswith("bench_") and f.endswith(".py"))
+    names = sorted(
+        f[:-3]
+        for f in os.listdir(_HERE)
+        if f.startswith("bench_") and f.endswith(".py")
+    )
     if selected:
         names = [n for n in names if any(s in n for s in selected)]
     return names
@@ -38,12 +41,15 @@ def _Format(rows: list[dict]) -> str:
         else:
             verdict = "PASS" if row["value"] < target else "FAIL"
             target_text = f"< {target:g}"
-        table.append((row["name"], f"{row['value']:.2f}", row["unit"], target_text,
-                      verdict))
+        table.append(
+            (row["name"], f"{row['value']:.2f}", row["unit"], target_text, verdict)
+        )
     widths = [max(len(r[i]) for r in table) for i in range(len(header))]
     lines = []
     for idx, row in enumerate(table):
-        cells = [row[0].ljust(widths[0])] + [c.rjust(w) for c, w in zip(row[1:], widths[1:])]
+        cells = [row[0].ljust(widths[0])] + [
+            c.rjust(w) for c, w in zip(row[1:], widths[1:])
+        ]
         lines.append("  ".join(cells).rstrip())
         if idx == 0:
             lines.append("  ".join("-" * w for w in widths))

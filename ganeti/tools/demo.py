@@ -31,12 +31,19 @@ def _Say(text: str = "") -> None:
     print(text, flush=True)
 
 
-def _NodeCmd(node: str, command: str, check: bool = True) -> subprocess.CompletedProcess:
+def _NodeCmd(
+    node: str, command: str, check: bool = True
+) -> subprocess.CompletedProcess:
     """Run a shell command as a virtual node (through its cmd helper)."""
-    proc = subprocess.run([os.path.join(CLUSTER_DIR, node, "cmd"), command],
-                          capture_output=True, text=True)
+    proc = subprocess.run(
+        [os.path.join(CLUSTER_DIR, node, "cmd"), command],
+        capture_output=True,
+        text=True,
+    )
     if check and proc.returncode != 0:
-        raise errors.CommandError(f"{node}: '{command}' failed:\n{proc.stdout}{proc.stderr}")
+        raise errors.CommandError(
+            f"{node}: '{command}' failed:\n{proc.stdout}{proc.stderr}"
+        )
     return proc
 
 
@@ -57,8 +64,19 @@ def _Setup() -> list[str]:
     os.makedirs(CLUSTER_DIR)
     out = io.StringIO()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):
-        rc = vcluster_setup.Main(["vcluster-setup", "-E", "-c", str(NODES), "-i", "0",
-                                  "-p", PREFIX, CLUSTER_DIR])
+        rc = vcluster_setup.Main(
+            [
+                "vcluster-setup",
+                "-E",
+                "-c",
+                str(NODES),
+                "-i",
+                "0",
+                "-p",
+                PREFIX,
+                CLUSTER_DIR,
+            ]
+        )
     if rc != 0:
         raise errors.CommandError(f"vcluster-setup failed:\n{out.getvalue()}")
     return [vcluster_setup.NodeName(i) for i in range(NODES)]
@@ -69,7 +87,9 @@ def _DistributeCertificate(nodes: list[str]) -> str:
     first = os.path.join(CLUSTER_DIR, nodes[0], "var/lib/ganeti/server.pem")
     x509.GenerateSelfSignedSslCert(first, 1, common_name=vcluster_setup.CLUSTER_NAME)
     for node in nodes[1:]:
-        shutil.copy2(first, os.path.join(CLUSTER_DIR, node, "var/lib/ganeti/server.pem"))
+        shutil.copy2(
+            first, os.path.join(CLUSTER_DIR, node, "var/lib/ganeti/server.pem")
+        )
     return first
 
 
@@ -78,22 +98,29 @@ def _ShowNodes(nodes: list[str], cert: str) -> None:
     runner = rpc_client.RpcRunner(
         rpc_resolver.StaticResolver(addresses),
         transport=rpc_client.MakeDefaultTransport(cafile=cert, certfile=cert),
-        port=constants.DEFAULT_NODED_PORT)
+        port=constants.DEFAULT_NODED_PORT,
+    )
     with runner:
         versions = runner.call_version(nodes)
-        infos = runner.call_node_info(nodes, [[constants.ST_DISKLESS, "", []]],
-                                      [[constants.HT_FAKE, {}]])
-    _Say(f"{'Node':<7}{'Address':<13}{'Protocol':>9}{'MemTotal':>10}{'MemFree':>9}"
-         f"{'CPUs':>6}  Boot id")
+        infos = runner.call_node_info(
+            nodes, [[constants.ST_DISKLESS, "", []]], [[constants.HT_FAKE, {}]]
+        )
+    _Say(
+        f"{'Node':<7}{'Address':<13}{'Protocol':>9}{'MemTotal':>10}{'MemFree':>9}"
+        f"{'CPUs':>6}  Boot id"
+    )
     for node in nodes:
         ver, info = versions[node], infos[node]
         if ver.fail_msg or info.fail_msg:
-            _Say(f"{node:<7}{addresses[node]:<13}  error: {ver.fail_msg or info.fail_msg}")
+            problem = ver.fail_msg or info.fail_msg
+            _Say(f"{node:<7}{addresses[node]:<13}  error: {problem}")
             continue
         boot_id, _, (hv,) = info.payload
-        _Say(f"{node:<7}{addresses[node]:<13}{ver.payload:>9}"
-             f"{hv['memory_total']:>9}M{hv['memory_free']:>8}M{hv['cpu_total']:>6}"
-             f"  {boot_id[:8]}")
+        _Say(
+            f"{node:<7}{addresses[node]:<13}{ver.payload:>9}"
+            f"{hv['memory_total']:>9}M{hv['memory_free']:>8}M{hv['cpu_total']:>6}"
+            f"  {boot_id[:8]}"
+        )
 
 
 def Start() -> int:
@@ -102,8 +129,10 @@ def Start() -> int:
     cert = _DistributeCertificate(nodes)
     for node in nodes:
         _NodeCmd(node, "daemon-util start ganeti-noded")
-    _Say(f"Started ganeti-noded on {', '.join(nodes)} "
-         f"({PREFIX}.10-{PREFIX}.{9 + NODES}, port {constants.DEFAULT_NODED_PORT}).")
+    _Say(
+        f"Started ganeti-noded on {', '.join(nodes)} "
+        f"({PREFIX}.10-{PREFIX}.{9 + NODES}, port {constants.DEFAULT_NODED_PORT})."
+    )
     _Say()
     _Say("Asking every node over the node RPC protocol (HTTPS, mutual TLS):")
     _ShowNodes(nodes, cert)

@@ -76,27 +76,42 @@ def SetupNode(rootdir: str, index: int, prefix: str) -> str:
     """Create one node's tree, its defaults file and its cmd helper."""
     name = NodeName(index)
     nodedir = os.path.join(rootdir, name)
-    for sub in ("etc/default", "etc/ganeti", "var/lock", "var/lib/ganeti",
-                "var/log/ganeti", "var/run/ganeti"):
+    for sub in (
+        "etc/default",
+        "etc/ganeti",
+        "var/lock",
+        "var/lib/ganeti",
+        "var/log/ganeti",
+        "var/run/ganeti",
+    ):
         os.makedirs(os.path.join(nodedir, sub), exist_ok=True)
     address = NodeAddress(prefix, index)
     daemon_args = f"-b {address}"
-    io.WriteFile(os.path.join(nodedir, "etc/default/ganeti"), (
-        f"# Default settings for virtual node {name}\n"
-        f"NODED_ARGS='--no-mlock {daemon_args}'\n"
-        "MASTERD_ARGS=''\n"
-        f"RAPI_ARGS='{daemon_args}'\n"
-        f"export GANETI_ROOTDIR='{nodedir}'\n"
-        f"export GANETI_HOSTNAME='{name}'\n"))
+    io.WriteFile(
+        os.path.join(nodedir, "etc/default/ganeti"),
+        (
+            f"# Default settings for virtual node {name}\n"
+            f"NODED_ARGS='--no-mlock {daemon_args}'\n"
+            "MASTERD_ARGS=''\n"
+            f"RAPI_ARGS='{daemon_args}'\n"
+            f"export GANETI_ROOTDIR='{nodedir}'\n"
+            f"export GANETI_HOSTNAME='{name}'\n"
+        ),
+    )
     path = ":".join(_ProgramDirs() + ["$PATH"])
-    _WriteExecutable(os.path.join(nodedir, "cmd"), (
-        "#!/bin/bash\n"
-        f"# Run a command as virtual node {name}, e.g. {name}/cmd gnt-job list\n"
-        f"export GANETI_ROOTDIR={shlex.quote(nodedir)}\n"
-        f"export GANETI_HOSTNAME={shlex.quote(name)}\n"
-        f"export GANETI_HOSTS_FILE={shlex.quote(os.path.join(rootdir, HOSTS_FILE_NAME))}\n"
-        f"export PATH=\"{path}\"\n"
-        'bash -c "$*"\n'))
+    hosts_file = os.path.join(rootdir, HOSTS_FILE_NAME)
+    _WriteExecutable(
+        os.path.join(nodedir, "cmd"),
+        (
+            "#!/bin/bash\n"
+            f"# Run a command as virtual node {name}, e.g. {name}/cmd gnt-job list\n"
+            f"export GANETI_ROOTDIR={shlex.quote(nodedir)}\n"
+            f"export GANETI_HOSTNAME={shlex.quote(name)}\n"
+            f"export GANETI_HOSTS_FILE={shlex.quote(hosts_file)}\n"
+            f'export PATH="{path}"\n'
+            'bash -c "$*"\n'
+        ),
+    )
     return nodedir
 
 
@@ -110,16 +125,23 @@ def SetupScripts(rootdir: str, nodes: int) -> None:
                 lines.append(f"echo 'Running watcher for virtual node \"{name}\" ...'")
                 lines.append(f'{name}/cmd ganeti-watcher "$@"')
             else:
-                lines.append(f"echo 'Action \"{action}\" for virtual node \"{name}\" ...'")
+                lines.append(
+                    f'echo \'Action "{action}" for virtual node "{name}" ...\''
+                )
                 lines.append(f'{name}/cmd daemon-util {action}-all "$@"')
-        _WriteExecutable(os.path.join(rootdir, f"{action}-all"), "\n".join(lines) + "\n")
+        _WriteExecutable(
+            os.path.join(rootdir, f"{action}-all"), "\n".join(lines) + "\n"
+        )
 
 
 def WriteHostsFile(path: str, entries: list[tuple[str, str]], keep: str = "") -> None:
     """Write a hosts file; lines of `keep` whose address is ours are dropped."""
     ours = {ip for ip, _ in entries}
-    kept = [line for line in keep.splitlines()
-            if not line.split() or line.split()[0] not in ours]
+    kept = [
+        line
+        for line in keep.splitlines()
+        if not line.split() or line.split()[0] not in ours
+    ]
     body = kept + [f"{ip} {name}" for ip, name in entries]
     io.WriteFile(path, "\n".join(body) + "\n", mode=0o644)
 
@@ -139,21 +161,48 @@ def _SetupNetwork(prefix: str, nodes: int, netdev: str) -> None:
 def _ParseArgs(argv: list[str]) -> tuple[optparse.Values, str]:
     parser = optparse.OptionParser(
         usage="%prog [-E] [-N] [-c <number>] [-i <number>] [-p <prefix>]"
-              " [-n <netdev>] <directory>")
-    parser.add_option("-c", dest="nodes", type="int", default=DEFAULT_NODE_COUNT,
-                      help=f"Number of virtual nodes (defaults to {DEFAULT_NODE_COUNT})")
-    parser.add_option("-i", dest="instances", type="int",
-                      default=DEFAULT_INSTANCE_COUNT,
-                      help=f"Number of instances (defaults to {DEFAULT_INSTANCE_COUNT})")
-    parser.add_option("-p", dest="prefix", default=DEFAULT_NET_PREFIX,
-                      help=f"IPv4 network prefix (defaults to {DEFAULT_NET_PREFIX})")
-    parser.add_option("-n", dest="netdev", default=DEFAULT_NETDEV,
-                      help=f"Network device for virtual IP addresses (defaults to"
-                           f" {DEFAULT_NETDEV})")
-    parser.add_option("-E", dest="etc_hosts", action="store_false", default=True,
-                      help=f"Do not modify {ETC_HOSTS}")
-    parser.add_option("-N", dest="networking", action="store_false", default=True,
-                      help="Do not configure networking")
+        " [-n <netdev>] <directory>"
+    )
+    parser.add_option(
+        "-c",
+        dest="nodes",
+        type="int",
+        default=DEFAULT_NODE_COUNT,
+        help=f"Number of virtual nodes (defaults to {DEFAULT_NODE_COUNT})",
+    )
+    parser.add_option(
+        "-i",
+        dest="instances",
+        type="int",
+        default=DEFAULT_INSTANCE_COUNT,
+        help=f"Number of instances (defaults to {DEFAULT_INSTANCE_COUNT})",
+    )
+    parser.add_option(
+        "-p",
+        dest="prefix",
+        default=DEFAULT_NET_PREFIX,
+        help=f"IPv4 network prefix (defaults to {DEFAULT_NET_PREFIX})",
+    )
+    parser.add_option(
+        "-n",
+        dest="netdev",
+        default=DEFAULT_NETDEV,
+        help=f"Network device for virtual IP addresses (defaults to {DEFAULT_NETDEV})",
+    )
+    parser.add_option(
+        "-E",
+        dest="etc_hosts",
+        action="store_false",
+        default=True,
+        help=f"Do not modify {ETC_HOSTS}",
+    )
+    parser.add_option(
+        "-N",
+        dest="networking",
+        action="store_false",
+        default=True,
+        help="Do not configure networking",
+    )
     options, args = parser.parse_args(argv[1:])
     if len(args) != 1:
         parser.error("exactly one directory is needed")
@@ -184,12 +233,14 @@ def Main(argv: list[str] | None = None) -> int:
         _SetupNetwork(options.prefix, options.nodes, options.netdev)
     SetupScripts(rootdir, options.nodes)
     names = " ".join(NodeName(i) for i in range(options.nodes))
-    print(f"Virtual cluster setup is complete.\n\nRoot directory: {rootdir}\n"
-          f"Cluster name: {CLUSTER_NAME}\nNodes: {names}\n\n"
-          f"Initialize cluster:\n  cd {rootdir} && node1/cmd gnt-cluster init"
-          " --no-etc-hosts \\\n    --no-ssh-init --master-netdev=lo \\\n"
-          f"    --enabled-disk-templates=diskless --enabled-hypervisors="
-          f"{constants.HT_FAKE} \\\n    {CLUSTER_NAME}\n\n"
-          f"Add node:\n  cd {rootdir} && node1/cmd gnt-node add --no-ssh-key-check"
-          " node2")
+    print(
+        f"Virtual cluster setup is complete.\n\nRoot directory: {rootdir}\n"
+        f"Cluster name: {CLUSTER_NAME}\nNodes: {names}\n\n"
+        f"Initialize cluster:\n  cd {rootdir} && node1/cmd gnt-cluster init"
+        " --no-etc-hosts \\\n    --no-ssh-init --master-netdev=lo \\\n"
+        f"    --enabled-disk-templates=diskless --enabled-hypervisors="
+        f"{constants.HT_FAKE} \\\n    {CLUSTER_NAME}\n\n"
+        f"Add node:\n  cd {rootdir} && node1/cmd gnt-node add --no-ssh-key-check"
+        " node2"
+    )
     return 0

@@ -12,7 +12,9 @@ def test_round_trip():
 
 
 def test_compact_form_matches_config_data_style():
-    assert serializer.DumpJson({"a": 1, "b": [1, 2]}, compact=True) == '{"a":1,"b":[1,2]}'
+    assert (
+        serializer.DumpJson({"a": 1, "b": [1, 2]}, compact=True) == '{"a":1,"b":[1,2]}'
+    )
     assert serializer.DumpJson({"a": 1}) == '{"a": 1}'
 
 

@@ -23,7 +23,10 @@ def test_virtual_path_travels_between_nodes():
     local = ROOT + "/var/lib/ganeti/config.data"
     wire = vcluster.MakeVirtualPath(local, ROOT)
     assert wire == constants.VIRTUAL_PATH_PREFIX + "/var/lib/ganeti/config.data"
-    assert vcluster.LocalizeVirtualPath(wire, ROOT2) == ROOT2 + "/var/lib/ganeti/config.data"
+    assert (
+        vcluster.LocalizeVirtualPath(wire, ROOT2)
+        == ROOT2 + "/var/lib/ganeti/config.data"
+    )
 
 
 def test_etc_hosts_is_never_virtualised():
@@ -47,19 +50,30 @@ def test_virtual_path_on_non_virtual_node_is_refused():
 
 
 def _RunWithEnv(env_extra: dict, code: str) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items()
-           if k not in (constants.ENV_ROOTDIR, constants.ENV_HOSTNAME)}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in (constants.ENV_ROOTDIR, constants.ENV_HOSTNAME)
+    }
     env.update(env_extra)
-    return subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
-                          text=True, cwd=os.path.dirname(os.path.dirname(
-                              os.path.dirname(os.path.abspath(__file__)))))
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        env=env,
+        capture_output=True,
+        text=True,
+        cwd=os.path.dirname(
+            os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+        ),
+    )
 
 
 def test_pathutils_honour_the_node_root():
-    proc = _RunWithEnv({"GANETI_ROOTDIR": ROOT, "GANETI_HOSTNAME": "node1.example.com"},
-                       "from ganeti import pathutils as p; print(p.DATA_DIR);"
-                       "print(p.QUERY_SOCKET); print(p.OS_SEARCH_PATH[0]);"
-                       "print(p.GetLogFilename('ganeti-noded'))")
+    proc = _RunWithEnv(
+        {"GANETI_ROOTDIR": ROOT, "GANETI_HOSTNAME": "node1.example.com"},
+        "from ganeti import pathutils as p; print(p.DATA_DIR);"
+        "print(p.QUERY_SOCKET); print(p.OS_SEARCH_PATH[0]);"
+        "print(p.GetLogFilename('ganeti-noded'))",
+    )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.split() == [
         ROOT + "/var/lib/ganeti",
@@ -69,12 +83,15 @@ def test_pathutils_honour_the_node_root():
     ]
 
 
-@pytest.mark.parametrize("env", [
-    {"GANETI_ROOTDIR": ROOT},
-    {"GANETI_HOSTNAME": "node1.example.com"},
-    {"GANETI_ROOTDIR": ROOT, "GANETI_HOSTNAME": "node2.example.com"},
-    {"GANETI_ROOTDIR": "relative/node1", "GANETI_HOSTNAME": "node1"},
-])
+@pytest.mark.parametrize(
+    "env",
+    [
+        {"GANETI_ROOTDIR": ROOT},
+        {"GANETI_HOSTNAME": "node1.example.com"},
+        {"GANETI_ROOTDIR": ROOT, "GANETI_HOSTNAME": "node2.example.com"},
+        {"GANETI_ROOTDIR": "relative/node1", "GANETI_HOSTNAME": "node1"},
+    ],
+)
 def test_inconsistent_environment_is_a_configuration_error(env):
     proc = _RunWithEnv(env, "import ganeti.vcluster")
     assert proc.returncode != 0

@@ -140,7 +140,7 @@ def test_hypervisor_driver_is_used_when_present() -> None:
 def test_storage_unit_rejections(tmp_path: Path) -> None:
     with pytest.raises(RPCFail, match="Unknown storage type 'tape'"):
         _Storage([["tape", "x", []]])
-    with pytest.raises(RPCFail, match="Storage type 'rados' does not report free space"):
+    with pytest.raises(RPCFail, match="'rados' does not report free space"):
         _Storage([[constants.ST_RADOS, "pool", []]])
     with pytest.raises(RPCFail, match="storage unit: expected a list"):
         _Storage(["file"])

@@ -20,9 +20,17 @@ def test_large_payload_is_compressed_and_restored():
     assert encoding.Decompress(packed) == data
 
 
-@pytest.mark.parametrize("bad", [
-    "plain string", [0], [2, "x"], [1, "!!!not base64"], [1, "aGVsbG8="], None,
-])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "plain string",
+        [0],
+        [2, "x"],
+        [1, "!!!not base64"],
+        [1, "aGVsbG8="],
+        None,
+    ],
+)
 def test_malformed_payload_is_rejected_clearly(bad):
     with pytest.raises(errors.ProgrammerError):
         encoding.Decompress(bad)
