@@ -401,8 +401,19 @@ def ValidatePortNumber(port: int | str) -> int:
     return value
 
 
+def GetDaemonPortEnvName(daemon_name: str) -> str:
+    """The variable that moves a daemon's port: ganeti-noded -> GANETI_NODED_PORT."""
+    return "GANETI_" + daemon_name.removeprefix("ganeti-").upper() + "_PORT"
+
+
 def GetDaemonPort(daemon_name: str) -> int:
-    """The port of a daemon: from the services database, else the default.
+    """The port of a daemon: from the environment, the services database, else
+    the default.
+
+    The environment variable (GetDaemonPortEnvName) is our addition for
+    virtual clusters running beside each other on one machine (tests): every
+    process of such a cluster must see the same value. Real Ganeti has only
+    the services database and the built-in default.
 
     Raises:
       errors.ProgrammerError: the daemon has no port.
@@ -410,6 +421,14 @@ def GetDaemonPort(daemon_name: str) -> int:
     if daemon_name not in constants.DAEMONS_PORTS:
         raise errors.ProgrammerError(f"Unknown daemon: {daemon_name}")
     proto, default_port = constants.DAEMONS_PORTS[daemon_name]
+    env_name = GetDaemonPortEnvName(daemon_name)
+    value = os.environ.get(env_name)
+    if value:
+        try:
+            return ValidatePortNumber(value)
+        except errors.OpPrereqError as err:
+            raise errors.ConfigurationError(
+                f"Invalid {env_name} in the environment: {value!r}") from err
     try:
         return socket.getservbyname(daemon_name, proto)
     except OSError:

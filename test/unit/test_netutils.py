@@ -223,3 +223,13 @@ def test_virtual_node_uses_hosts_file_of_base_dir(tmp_path):
     result = subprocess.run([sys.executable, "-c", script], env=env, cwd=REPO_ROOT,
                             capture_output=True, text=True, check=True)
     assert result.stdout == "node1.example.com 127.0.0.11 127.0.0.12\n"
+
+
+def test_daemon_port_can_be_moved_by_the_environment(monkeypatch):
+    monkeypatch.setenv("GANETI_NODED_PORT", "18123")
+    assert netutils.GetDaemonPort("ganeti-noded") == 18123
+    monkeypatch.setenv("GANETI_NODED_PORT", "not-a-port")
+    with pytest.raises(errors.ConfigurationError, match="GANETI_NODED_PORT"):
+        netutils.GetDaemonPort("ganeti-noded")
+    monkeypatch.setenv("GANETI_RAPI_PORT", "15080")
+    assert netutils.GetDaemonPort("ganeti-rapi") == 15080
