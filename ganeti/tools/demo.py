@@ -1,9 +1,9 @@
 """make demo: a virtual cluster on this machine, shown to a newcomer.
 
 `demo start` rebuilds ./vcluster from scratch with tools/vcluster-setup,
-creates the cluster certificate, starts a node daemon per virtual node and
-talks to every node over the real node RPC protocol (HTTPS, mutual TLS). The
-daemons keep running; `demo stop` stops them.
+initialises a cluster on its first node with gnt-cluster init (certificates,
+config.data, ssconf, node and master daemons), runs a few commands against it
+and leaves it running; `demo stop` stops every daemon of it.
 """
 
 from __future__ import annotations
@@ -16,10 +16,7 @@ import subprocess
 import sys
 
 from ganeti import constants, errors
-from ganeti.rpc import client as rpc_client
-from ganeti.rpc import resolver as rpc_resolver
 from ganeti.tools import vcluster_setup
-from ganeti.utils import x509
 
 NODES = 3
 PREFIX = vcluster_setup.DEFAULT_NET_PREFIX
@@ -82,64 +79,40 @@ def _Setup() -> list[str]:
     return [vcluster_setup.NodeName(i) for i in range(NODES)]
 
 
-def _DistributeCertificate(nodes: list[str]) -> str:
-    """One cluster certificate, as gnt-cluster init creates it, on every node."""
-    first = os.path.join(CLUSTER_DIR, nodes[0], "var/lib/ganeti/server.pem")
-    x509.GenerateSelfSignedSslCert(first, 1, common_name=vcluster_setup.CLUSTER_NAME)
-    for node in nodes[1:]:
-        shutil.copy2(
-            first, os.path.join(CLUSTER_DIR, node, "var/lib/ganeti/server.pem")
-        )
-    return first
-
-
-def _ShowNodes(nodes: list[str], cert: str) -> None:
-    addresses = {n: vcluster_setup.NodeAddress(PREFIX, i) for i, n in enumerate(nodes)}
-    runner = rpc_client.RpcRunner(
-        rpc_resolver.StaticResolver(addresses),
-        transport=rpc_client.MakeDefaultTransport(cafile=cert, certfile=cert),
-        port=constants.DEFAULT_NODED_PORT,
-    )
-    with runner:
-        versions = runner.call_version(nodes)
-        infos = runner.call_node_info(
-            nodes, [[constants.ST_DISKLESS, "", []]], [[constants.HT_FAKE, {}]]
-        )
-    _Say(
-        f"{'Node':<7}{'Address':<13}{'Protocol':>9}{'MemTotal':>10}{'MemFree':>9}"
-        f"{'CPUs':>6}  Boot id"
-    )
-    for node in nodes:
-        ver, info = versions[node], infos[node]
-        if ver.fail_msg or info.fail_msg:
-            problem = ver.fail_msg or info.fail_msg
-            _Say(f"{node:<7}{addresses[node]:<13}  error: {problem}")
-            continue
-        boot_id, _, (hv,) = info.payload
-        _Say(
-            f"{node:<7}{addresses[node]:<13}{ver.payload:>9}"
-            f"{hv['memory_total']:>9}M{hv['memory_free']:>8}M{hv['cpu_total']:>6}"
-            f"  {boot_id[:8]}"
-        )
+def _Show(node: str, command: str) -> None:
+    """Run a command as a node and print it the way a terminal would."""
+    _Say(f"$ {node}/cmd {command}")
+    proc = _NodeCmd(node, command)
+    out = (proc.stdout + proc.stderr).rstrip("\n")
+    if out:
+        _Say(out)
+    _Say()
 
 
 def Start() -> int:
     _Say(f"Building a {NODES}-node virtual cluster in {CLUSTER_DIR} ...")
     nodes = _Setup()
-    cert = _DistributeCertificate(nodes)
-    for node in nodes:
-        _NodeCmd(node, "daemon-util start ganeti-noded")
-    _Say(
-        f"Started ganeti-noded on {', '.join(nodes)} "
-        f"({PREFIX}.10-{PREFIX}.{9 + NODES}, port {constants.DEFAULT_NODED_PORT})."
-    )
+    master = nodes[0]
+    _Say(f"Nodes {', '.join(nodes)} on {PREFIX}.10-{PREFIX}.{9 + NODES},"
+         f" names resolved through {CLUSTER_DIR}/hosts.")
     _Say()
-    _Say("Asking every node over the node RPC protocol (HTTPS, mutual TLS):")
-    _ShowNodes(nodes, cert)
-    _Say()
-    _Say("Try it yourself:")
-    _Say(f"  {CLUSTER_DIR}/node1/cmd daemon-util status-all")
-    _Say(f"  tail {CLUSTER_DIR}/node1/var/log/ganeti/node-daemon.log")
+    os.chdir(CLUSTER_DIR)
+    _Show(master, f"gnt-cluster init --no-etc-hosts --no-ssh-init"
+                  f" --master-netdev=lo --enabled-disk-templates=diskless"
+                  f" --enabled-hypervisors={constants.HT_FAKE}"
+                  f" {vcluster_setup.CLUSTER_NAME}")
+    _Show(master, "daemon-util status-all")
+    _Show(master, "gnt-cluster getmaster")
+    _Show(master, "gnt-cluster version")
+    _Show(master, "gnt-debug delay 0.5")
+    _Show(master, "gnt-debug delay --submit 1")
+    _Show(master, "gnt-job list")
+    _Say("The cluster keeps running. Try, from the cluster directory:")
+    _Say(f"  cd {CLUSTER_DIR}")
+    _Say(f"  {master}/cmd gnt-cluster info")
+    _Say(f"  {master}/cmd gnt-job info 2")
+    _Say(f"  {master}/cmd gnt-debug locks")
+    _Say(f"  tail {master}/var/log/ganeti/master-daemon.log")
     _Say("Stop it with: make demo-stop")
     return 0
 
