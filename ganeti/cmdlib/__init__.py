@@ -1,8 +1,13 @@
 """The logical units, one per opcode (Ganeti's lib/cmdlib).
 
 mcpu finds the LU of an opcode by name in this package's namespace
-(OpTestDelay -> LUTestDelay), so every module's LUs are re-exported here.
+(OpTestDelay -> LUTestDelay). Every module of the package is imported here
+and its LU* classes are re-exported, so a new area module needs no edit of
+this file.
 """
+
+import importlib
+import pkgutil
 
 from ganeti.cmdlib.base import (  # noqa: F401
     LOCKS_APPEND,
@@ -12,18 +17,15 @@ from ganeti.cmdlib.base import (  # noqa: F401
     ResultWithJobs,
     Tasklet,
 )
-from ganeti.cmdlib.cluster import (  # noqa: F401
-    LUClusterConfigQuery,
-    LUClusterDestroy,
-    LUClusterPostInit,
-    LUClusterQuery,
-    LUClusterRedistConf,
-)
-from ganeti.cmdlib.query import LUQuery, LUQueryFields  # noqa: F401
-from ganeti.cmdlib.tags import (  # noqa: F401
-    LUTagsDel,
-    LUTagsGet,
-    LUTagsSearch,
-    LUTagsSet,
-)
-from ganeti.cmdlib.test import LUTestDelay, LUTestJqueue  # noqa: F401
+
+
+def _ExportLogicalUnits() -> None:
+    namespace = globals()
+    for info in sorted(pkgutil.iter_modules(__path__), key=lambda i: i.name):
+        module = importlib.import_module(f"{__name__}.{info.name}")
+        for name, value in vars(module).items():
+            if name.startswith("LU") and isinstance(value, type):
+                namespace.setdefault(name, value)
+
+
+_ExportLogicalUnits()
