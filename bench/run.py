@@ -3,7 +3,9 @@
 
 Each module exposes Run() -> list of rows; a row is a dict with the keys
 "name", "value" (a number), "unit", and optionally "target" (a number, the
-upper bound the value must stay under) and "note". Figures are measured on
+upper bound the value must stay under), "min_target" (a lower bound the
+value must exceed, for higher-is-better figures like jobs/s) and "note"
+(printed under the table). Figures are measured on
 this machine as it is; targets come from the issues.
 """
 
@@ -30,19 +32,44 @@ def _Modules(selected: list[str]) -> list[str]:
     return names
 
 
-def _Format(rows: list[dict]) -> str:
+def Verdict(row: dict) -> str:
+    """PASS/FAIL against the row's bounds, or "" if it has none.
+
+    "target" is an upper bound (the value must stay under it), "min_target"
+    a lower bound for higher-is-better figures such as jobs/s (the value
+    must be above it).
+    """
+    target = row.get("target")
+    min_target = row.get("min_target")
+    if target is None and min_target is None:
+        return ""
+    ok = (target is None or row["value"] < target) and (
+        min_target is None or row["value"] > min_target)
+    return "PASS" if ok else "FAIL"
+
+
+def _TargetText(row: dict) -> str:
+    bounds = []
+    if row.get("min_target") is not None:
+        bounds.append(f"> {row['min_target']:g}")
+    if row.get("target") is not None:
+        bounds.append(f"< {row['target']:g}")
+    return ", ".join(bounds) or "-"
+
+
+def FailedRows(rows: list[dict]) -> list[dict]:
+    """The rows whose value misses their target or min_target."""
+    return [row for row in rows if Verdict(row) == "FAIL"]
+
+
+def FormatTable(rows: list[dict]) -> str:
+    """The rows as a text table, then each row's note on its own line."""
     header = ("benchmark", "value", "unit", "target", "result")
     table = [header]
     for row in rows:
-        target = row.get("target")
-        if target is None:
-            verdict = ""
-            target_text = "-"
-        else:
-            verdict = "PASS" if row["value"] < target else "FAIL"
-            target_text = f"< {target:g}"
         table.append(
-            (row["name"], f"{row['value']:.2f}", row["unit"], target_text, verdict)
+            (row["name"], f"{row['value']:.2f}", row["unit"], _TargetText(row),
+             Verdict(row))
         )
     widths = [max(len(r[i]) for r in table) for i in range(len(header))]
     lines = []
@@ -53,7 +80,11 @@ def _Format(rows: list[dict]) -> str:
         lines.append("  ".join(cells).rstrip())
         if idx == 0:
             lines.append("  ".join("-" * w for w in widths))
-    return "\n".join(lines)
+    notes = [f"  note: {row['name']}: {row['note']}" for row in rows if row.get("note")]
+    return "\n".join(lines + notes)
+
+
+_Format = FormatTable
 
 
 def Main(argv: list[str]) -> int:

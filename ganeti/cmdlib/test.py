@@ -68,8 +68,9 @@ class LUTestDelay(NoHooksLU):
     def CheckArguments(self) -> None:
         """Raises OpPrereqError unless duration > 0."""
         if self.op.duration <= 0:
-            raise errors.OpPrereqError("Duration must be greater than zero",
-                                       errors.ECODE_INVAL)
+            # No error code, as Ganeti: the CLI then prints only the message
+            # (samples/gnt-debug-delay-zero.txt).
+            raise errors.OpPrereqError("Duration must be greater than zero")
 
     def ExpandNames(self) -> None:
         """Expand on_nodes to UUIDs and lock the target nodes."""

@@ -11,136 +11,37 @@ import json
 import os
 import shutil
 import signal
-import socket
-import subprocess
 import sys
-import time
 
 import pytest
 
 pytest.importorskip("ganeti.jqueue")
 pytest.importorskip("ganeti.mcpu")
 
-from ganeti import luxi, opcodes  # noqa: E402
-from ganeti.utils import process  # noqa: E402
+from support.cluster import (  # noqa: E402
+    CLUSTER,
+    MASTERD,
+    NODE1,
+    NODE2,
+    MasterCluster,
+)
+from support.cluster import WaitGone as _WaitGone  # noqa: E402
+from support.cluster import WaitJob as _WaitJob  # noqa: E402
 
-TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-MASTERD = os.path.join(TOP, "daemons", "ganeti-masterd")
-NODE1 = "node1.example.com"
-NODE2 = "node2.example.com"
-CLUSTER = "cluster.example.com"
-FINALIZED = ("success", "error", "canceled")
-
-_INIT = """
-from ganeti import bootstrap
-bootstrap.InitCluster(
-    cluster_name="cluster.example.com", mac_prefix="aa:00:00",
-    master_netmask=None, master_netdev="lo", file_storage_dir=None,
-    shared_file_storage_dir=None, gluster_storage_dir=None,
-    candidate_pool_size=10, enabled_hypervisors=["fake"],
-    enabled_disk_templates=["diskless", "file"], modify_ssh_setup=False,
-    modify_etc_hosts=False)
-"""
-
-
-def _FreePort(address):
-    with socket.socket() as sock:
-        sock.bind((address, 0))
-        return sock.getsockname()[1]
-
-
-def _WaitGone(pid, timeout=15.0):
-    deadline = time.monotonic() + timeout
-    while process.IsProcessAlive(pid):
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.05)
-    return True
-
-
-class _Cluster:
-    """The virtual cluster's directories, environments and processes."""
-
-    def __init__(self, base):
-        # An address block of its own, away from test/support/vnodes.py's.
-        block = 150 + os.getpid() % 100
-        self.base = base
-        self.ips = {NODE1: f"127.0.{block}.1", NODE2: f"127.0.{block}.2"}
-        self.port = _FreePort(self.ips[NODE1])
-        (base / "hosts").write_text(
-            f"{self.ips[NODE1]} {NODE1} node1\n{self.ips[NODE2]} {NODE2} node2\n"
-            f"127.0.{block}.100 {CLUSTER} cluster\n")
-        self.pids = set()
-
-    def Root(self, node=NODE1):
-        return self.base / node
-
-    def Env(self, node=NODE1):
-        return dict(os.environ, GANETI_ROOTDIR=str(self.Root(node)),
-                    GANETI_HOSTNAME=node, GANETI_HOSTS_FILE=str(self.base / "hosts"),
-                    GANETI_NODED_PORT=str(self.port), PYTHONPATH=TOP)
-
-    def Pid(self, daemon, node=NODE1):
-        pid = process.ReadPidFile(str(self.Root(node) /
-                                      f"var/run/ganeti/{daemon}.pid"))
-        if pid and process.IsProcessAlive(pid):
-            self.pids.add(pid)
-            return pid
-        return 0
-
-    def Run(self, args, node=NODE1, timeout=90):
-        return subprocess.run(args, env=self.Env(node), capture_output=True,
-                              text=True, timeout=timeout)
-
-    def StartMasterd(self):
-        if not self.Pid("ganeti-masterd"):
-            proc = self.Run([sys.executable, MASTERD])
-            assert proc.returncode == 0, proc.stderr
-        assert self.Pid("ganeti-masterd")
-
-    def Client(self):
-        return luxi.Client(address=str(self.Root() /
-                                       "var/run/ganeti/socket/ganeti-query"))
-
-    def StopAll(self):
-        for daemon in ("ganeti-masterd", "ganeti-noded"):
-            self.Pid(daemon)
-        for pid in self.pids:
-            if process.IsProcessAlive(pid):
-                os.kill(pid, signal.SIGTERM)
-        for pid in self.pids:
-            if not _WaitGone(pid):
-                os.kill(pid, signal.SIGKILL)
-                _WaitGone(pid)
+from ganeti import opcodes  # noqa: E402
 
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory):
-    vc = _Cluster(tmp_path_factory.mktemp("masterd"))
-    vc.Root().mkdir()
+    vc = MasterCluster.Bootstrap(tmp_path_factory.mktemp("masterd"))
     try:
-        proc = vc.Run([sys.executable, "-c", _INIT])
+        proc = vc.InitCluster(check=False)
         vc.Pid("ganeti-noded")
         vc.Pid("ganeti-masterd")
         assert proc.returncode == 0, proc.stderr
         yield vc
     finally:
         vc.StopAll()
-
-
-def _WaitJob(client, job_id, wanted=FINALIZED, timeout=60.0):
-    """Follow a job with WaitForJobChange until its status is in wanted."""
-    deadline = time.monotonic() + timeout
-    status = None
-    while time.monotonic() < deadline:
-        result = client.WaitForJobChangeOnce(job_id, ["status"],
-                                             None if status is None else [status],
-                                             None, timeout=5)
-        if result != luxi.JOB_NOTCHANGED:
-            status = result[0][0]
-        if status in wanted:
-            return status
-    raise AssertionError(f"job {job_id} still {status} after {timeout} s")
 
 
 def test_init_started_noded_and_masterd_answering_luxi(cluster):
