@@ -2,7 +2,7 @@
 
 Mirrors Ganeti's lib/cmdlib/query.py and the query classes it dispatches to.
 Supported resources are those whose field tables exist in ganeti.query:
-"node", "lock" and "job"; any other valid resource gives a clear
+"node", "group", "lock" and "job"; any other valid resource gives a clear
 OpPrereqError (ECODE_INVAL) until its table is written.
 
 Node live fields come from one node_info RPC to the selected vm-capable
@@ -236,6 +236,27 @@ class _NodeQuery(_QueryBase):
             live_data=live_data, inst_secondaries=secondaries)
 
 
+class _GroupQuery(_QueryBase):
+    """Node groups, from the configuration (locked shared with use_locking)."""
+
+    FIELDS = query.GROUP_FIELDS
+
+    def ExpandNames(self, lu: Any) -> None:
+        """Raises OpPrereqError (ECODE_NOENT) for an unknown group."""
+        lu.needed_locks = {}
+        lu.share_locks = ShareAll()
+        if self.names:
+            self.wanted = [lu.cfg.LookupNodeGroup(name) for name in self.names]
+        self.do_locking = self.use_locking
+        if self.do_locking:
+            lu.needed_locks[locking.LEVEL_NODEGROUP] = self.wanted
+
+    def _GetQueryData(self, lu: Any) -> query.GroupQueryData:
+        all_uuids = lu.cfg.GetNodeGroupList()
+        uuids = self._GetNames(lu, all_uuids, locking.LEVEL_NODEGROUP)
+        return query.MakeGroupQueryData(lu.cfg, uuids)
+
+
 class _LockQuery(_QueryBase):
     FIELDS = query.LOCK_FIELDS
 
@@ -266,6 +287,7 @@ class _JobQuery(_QueryBase):
 
 _QUERY_IMPL: dict[str, type[_QueryBase]] = {
     query.QR_NODE: _NodeQuery,
+    query.QR_GROUP: _GroupQuery,
     query.QR_LOCK: _LockQuery,
     query.QR_JOB: _JobQuery,
 }

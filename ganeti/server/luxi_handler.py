@@ -8,11 +8,12 @@ are raised as ganeti.errors exceptions, which LuxiServer encodes.
 
 Decisions worth knowing:
 
-* Query/QueryFields serve "node", "job", "lock" and "filter". "instance",
-  "group", "network" and "export" have no field tables in ganeti.query yet:
-  they are refused with OpPrereqError(ECODE_INVAL) naming the resource type,
-  also by their classic methods (QueryInstances, QueryGroups,
-  QueryNetworks, QueryExports), rather than answering with made-up fields.
+* Query/QueryFields serve "node", "group", "job", "lock" and "filter"
+  (QueryNodes and QueryGroups too). "instance", "network" and "export" have
+  no field tables in ganeti.query yet: they are refused with
+  OpPrereqError(ECODE_INVAL) naming the resource type, also by their classic
+  methods (QueryInstances, QueryNetworks, QueryExports), rather than
+  answering with made-up fields.
   Opcode-only resources (cluster, os, extstorage) and unknown ones are
   refused as Ganeti does.
 * Node queries asking for live fields (dtotal, mfree...) collect them with
@@ -47,8 +48,8 @@ from ganeti.utils import io, text
 logger = logging.getLogger(__name__)
 
 # The resources Query/QueryFields serve here.
-_QUERY_RESOURCES = frozenset([qcommon.QR_NODE, qcommon.QR_JOB, qcommon.QR_LOCK,
-                              qcommon.QR_FILTER])
+_QUERY_RESOURCES = frozenset([qcommon.QR_NODE, qcommon.QR_GROUP, qcommon.QR_JOB,
+                              qcommon.QR_LOCK, qcommon.QR_FILTER])
 _TAG_KINDS = ("cluster", "node", "nodegroup", "instance", "network")
 _FILTER_PREDICATES = frozenset(["jobid", "opcode", "reason"])
 _FILTER_ACTIONS = frozenset(["ACCEPT", "PAUSE", "REJECT", "CONTINUE"])
@@ -340,6 +341,9 @@ class LuxiHandler:
         if what == qcommon.QR_NODE:
             qry = query.Query(query.NODE_FIELDS, fields, qfilter, namefield="name")
             return query.GetQueryResponse(qry, self._NodeData(qry, None))
+        if what == qcommon.QR_GROUP:
+            qry = query.Query(query.GROUP_FIELDS, fields, qfilter, namefield="name")
+            return query.GetQueryResponse(qry, self._GroupData(qry, None))
         if what == qcommon.QR_LOCK:
             qry = query.Query(query.LOCK_FIELDS, fields, qfilter, namefield="name")
             return query.GetQueryResponse(qry, self._LockRows())
@@ -349,7 +353,8 @@ class LuxiHandler:
     def QueryFields(self, what: Any, fields: Any) -> dict[str, Any]:
         fields = _MaybeStrList(fields, "field list")
         tables = {qcommon.QR_NODE: query.NODE_FIELDS, qcommon.QR_JOB: query.JOB_FIELDS,
-                  qcommon.QR_LOCK: query.LOCK_FIELDS, qcommon.QR_FILTER: FILTER_FIELDS}
+                  qcommon.QR_LOCK: query.LOCK_FIELDS, qcommon.QR_FILTER: FILTER_FIELDS,
+                  qcommon.QR_GROUP: query.GROUP_FIELDS}
         if what not in tables:
             raise _Unsupported(what)
         return query.QueryFields(tables[what], fields)
@@ -366,9 +371,13 @@ class LuxiHandler:
         self._CheckNoSync(use_locking)
         raise _Unsupported(qcommon.QR_INSTANCE)
 
-    def QueryGroups(self, names: Any, fields: Any, use_locking: Any) -> Any:
+    def QueryGroups(self, names: Any, fields: Any, use_locking: Any) -> list[Any]:
+        names = _MaybeStrList(names, "group name list") or []
         self._CheckNoSync(use_locking)
-        raise _Unsupported(qcommon.QR_GROUP)
+        qry = query.Query(query.GROUP_FIELDS, _StrList(fields, "field list"), None,
+                          namefield="name")
+        return qry.OldStyleQuery(self._GroupData(qry, names),
+                                 sort_by_name=not names)
 
     def QueryNetworks(self, names: Any, fields: Any, use_locking: Any) -> Any:
         self._CheckNoSync(use_locking)
@@ -419,6 +428,21 @@ class LuxiHandler:
             cluster_ndparams=cfg.GetClusterInfo().ndparams, live_data=live,
             inst_secondaries={uuid: cfg.GetInstanceSecondaryNodes(uuid)
                               for uuid in instances})
+
+    def _GroupData(self, qry: Any, names: list[str] | None) -> Any:
+        """The GroupQueryData of the named groups (by name or uuid), or all.
+
+        Raises:
+          errors.OpPrereqError: (ECODE_NOENT) a name is unknown.
+        """
+        if names is None:
+            requested = qry.RequestedNames()
+            names = [str(name) for name in requested] if requested else None
+        uuids = None
+        if names:
+            groups = self._cfg.GetAllNodeGroupsInfo()
+            uuids = [_LookupByName("NodeGroup", groups, name).uuid for name in names]
+        return query.MakeGroupQueryData(self._cfg, uuids)
 
     @staticmethod
     def _StorageUnits(cluster: objects.Cluster) -> list[list[Any]]:
