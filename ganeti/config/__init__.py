@@ -88,6 +88,8 @@ class ConfigWriter:
         data = _data if _data is not None else LoadConfigData(self._cfg_file)
         # After UpgradeConfig every container is set (see LoadedConfig).
         self._config_data = cast(LoadedConfig, data)
+        # What is on disk: a failed save restores it (see _WriteConfig).
+        self._saved = serializer.DumpJson(data.ToDict(), compact=True)
         self._name_index: dict[str, dict[str, str]] = {}
         self._RebuildMembers()
 
@@ -142,7 +144,9 @@ class ConfigWriter:
 
         Raises:
           errors.ConfigurationError: the file could not be written; the
-            in-memory configuration keeps the change.
+            in-memory configuration is reset to what is on disk, so no
+            half-done change survives (objects read before stay stale, and
+            Update refuses them).
         """
         data = self._config_data
         data.serial_no = (data.serial_no or 0) + 1
@@ -151,8 +155,14 @@ class ConfigWriter:
         try:
             io.WriteFile(self._cfg_file, text, mode=CONFIG_FILE_MODE)
         except OSError as err:
+            restored = objects.ConfigData.FromDict(serializer.LoadJson(self._saved))
+            restored.UpgradeConfig()
+            self._config_data = cast(LoadedConfig, restored)
+            self._RebuildMembers()
             raise errors.ConfigurationError(
-                f"Cannot write config file {self._cfg_file}: {err}") from err
+                f"Cannot write config file {self._cfg_file}: {err}; the change"
+                " was not applied") from err
+        self._saved = text
         if self._offline or self._save_hook is None:
             return
         try:

@@ -355,3 +355,24 @@ def test_networks(cfg):
     assert cfg.LookupNetwork("net1") == "n-1"
     assert cfg.GetNetwork("n-1") is net
     assert cfg.GetSsconfValues()["networks"] == "n-1 net1"
+
+
+def test_failed_save_leaves_memory_as_on_disk(cfg_file):
+    # A writer whose file lives in a directory that disappears: the save
+    # fails, and the change must not stay in memory either.
+    workdir = Path(cfg_file).parent / "gone"
+    workdir.mkdir()
+    moved = workdir / "config.data"
+    shutil.copy(cfg_file, moved)
+    writer = config.ConfigWriter(str(moved), offline=True)
+    shutil.rmtree(workdir)
+    node = writer.GetNodeInfo(NODE1)
+    node.AddTag("rack1")
+    with pytest.raises(errors.ConfigurationError, match="not applied"):
+        writer.Update(node)
+    assert writer.GetConfigSerialNo() == 1278
+    assert writer.GetNodeInfo(NODE1).GetTags() == set()
+    assert writer.GetNodeInfoByName(node.name).uuid == NODE1
+    # The stale object is refused, so the change cannot sneak in later.
+    with pytest.raises(errors.ConfigurationError):
+        writer.Update(node)
