@@ -178,6 +178,10 @@ class ConfigWriter:
         """Write the configuration now (the serial number is bumped)."""
         self._WriteConfig(feedback_fn)
 
+    def GetConfigFileName(self) -> str:
+        """The path of the config.data file this writer saves to."""
+        return self._cfg_file
+
     @_Locked
     def GetConfigData(self) -> objects.ConfigData:
         """Return the whole configuration object (the writer's own)."""
