@@ -22,7 +22,6 @@ from __future__ import annotations
 import base64
 import os
 import pathlib
-import shutil
 import signal
 import socket
 import subprocess
@@ -37,13 +36,12 @@ if _TREE not in sys.path:
     sys.path.insert(0, _TREE)
 
 from ganeti import ssh  # noqa: E402
+from ganeti.tools import vcluster_sshd  # noqa: E402
 
-PROGRAM_DIRS = [os.path.join(_TREE, d) for d in ("daemons", "scripts", "tools")]
-
-SSHD = "/usr/sbin/sshd"
-SSH_KEYGEN = shutil.which("ssh-keygen") or "/usr/bin/ssh-keygen"
-# sshd's privilege separation directory (Debian's systemd unit creates it).
-PRIVSEP_DIR = "/run/sshd"
+PROGRAM_DIRS = vcluster_sshd.PROGRAM_DIRS
+SSHD = vcluster_sshd.SSHD
+SSH_KEYGEN = vcluster_sshd.SSH_KEYGEN
+PRIVSEP_DIR = vcluster_sshd.PRIVSEP_DIR
 START_TIMEOUT = 15.0
 STOP_TIMEOUT = 10.0
 
@@ -61,8 +59,7 @@ def _FreePort(address: str) -> int:
 
 def _KeyGen(path: pathlib.Path, key_type: str = "ed25519") -> None:
     """Write a new unencrypted key pair at path and path.pub."""
-    subprocess.run([SSH_KEYGEN, "-q", "-t", key_type, "-N", "", "-C", "test",
-                    "-f", str(path)], check=True, capture_output=True, timeout=60)
+    vcluster_sshd.GenerateKey(str(path), key_type)
 
 
 class ClientKey:
@@ -108,32 +105,13 @@ class Sshd:
     def __exit__(self, *exc_info: object) -> None:
         self.Stop()
 
-    def _SetEnvLine(self) -> str:
-        env = dict(self.node_env)
-        path = ":".join(PROGRAM_DIRS + ["/usr/local/sbin", "/usr/local/bin",
-                                        "/usr/sbin", "/usr/bin", "/sbin", "/bin"])
-        env["PATH"] = path
-        env.setdefault("PYTHONPATH", _TREE)
-        for name, value in env.items():
-            if any(ch.isspace() or ch == '"' for ch in value):
-                raise ValueError(f"SetEnv value of {name} must not contain spaces"
-                                 f" or quotes: {value!r}")
-        return "SetEnv " + " ".join(f"{name}={value}" for name, value in env.items())
-
     def _WriteConfig(self) -> pathlib.Path:
         keys = self.dir / "authorized_keys"
         keys.write_text(self.client_key.public + "\n")
         config = self.dir / "sshd_config"
-        lines = [
-            f"Port {self.port}", f"ListenAddress {self.address}",
-            f"HostKey {self.host_key_file}", f"PidFile {self.pid_file}",
-            f"AuthorizedKeysFile {keys}", "PubkeyAuthentication yes",
-            "PasswordAuthentication no", "KbdInteractiveAuthentication no",
-            "UsePAM no", "StrictModes no", "PermitRootLogin prohibit-password",
-            "PrintMotd no", "LogLevel VERBOSE", "MaxStartups 50",
-            self._SetEnvLine(),
-        ]
-        config.write_text("\n".join(lines) + "\n")
+        config.write_text(vcluster_sshd.SshdConfig(
+            self.address, self.port, str(self.host_key_file), str(self.pid_file),
+            str(keys), self.node_env))
         return config
 
     def _WaitListening(self) -> None:
