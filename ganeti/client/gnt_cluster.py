@@ -6,7 +6,9 @@ prepares the parameters from the options exactly as Ganeti's client does
 bootstrap.InitCluster, which writes the cluster and starts the daemons, then
 runs OpClusterPostInit; "destroy" runs OpClusterDestroy and
 bootstrap.FinalizeClusterDestroy. The other commands talk to the master
-daemon over LUXI.
+daemon over LUXI. modify, rename, redist-conf, master-failover, search-tags
+and the master IP commands are in gnt_cluster_ops.py; command, copyfile and
+renew-crypto, which work over SSH, in gnt_cluster_ssh.py.
 """
 
 from __future__ import annotations
@@ -69,7 +71,9 @@ from ganeti.cli import (
     ToStdout,
     cli_option,
 )
-from ganeti.utils.text import CommaJoin, FormatTime, NiceSort
+from ganeti.utils.text import CommaJoin, FormatTime, NiceSort, SafeEncode
+from ganeti.client import gnt_cluster_ops as _ops
+from ganeti.client import gnt_cluster_ssh as _ssh
 
 # Ganeti 3.0's init defaults (src/Ganeti/Constants.hs).
 DEFAULT_ENABLED_HYPERVISOR = constants.HT_XEN_PVM
@@ -78,6 +82,7 @@ DEFAULT_VG = "xenvg"
 DEFAULT_DRBD_HELPER = "/bin/true"
 _LVM_DISK_TEMPLATES = frozenset([constants.DT_PLAIN, constants.DT_DRBD8])
 VERIFY_NPLUSONE_MEM = "nplusone_mem"
+VERIFY_HVPARAM_ASSESSMENT = "hvparam_assessment"
 _JOB_IDS_KEY = "jobs"
 
 
@@ -437,12 +442,16 @@ def VerifyCluster(opts: Any, args: list[str]) -> int:
     """Run the cluster verification jobs and report their findings."""
     from ganeti import opcodes
     skip_checks = [VERIFY_NPLUSONE_MEM] if opts.skip_nplusone_mem else []
+    if getattr(opts, "skip_hvparam_assessment", False):
+        skip_checks.append(VERIFY_HVPARAM_ASSESSMENT)
     cl = cli.GetClient()
     op = opcodes.OpClusterVerify(verbose=opts.verbose, error_codes=opts.error_codes,
                                  debug_simulate_errors=opts.simulate_errors,
                                  skip_checks=skip_checks,
                                  ignore_errors=opts.ignore_errors,
-                                 group_name=opts.nodegroup)
+                                 group_name=opts.nodegroup,
+                                 verify_clutter=getattr(opts, "verify_clutter",
+                                                        False))
     result = cli.SubmitOpCode(op, cl=cl, opts=opts)
     jex = cli.JobExecutor(cl=cl, opts=opts)
     for (status, job_id) in result[_JOB_IDS_KEY]:
@@ -454,6 +463,64 @@ def VerifyCluster(opts: Any, args: list[str]) -> int:
     if bad_jobs:
         ToStdout("%s job(s) failed while verifying the cluster.", bad_jobs)
     return cli.EXIT_FAILURE if bad_jobs or bad_results else cli.EXIT_SUCCESS
+
+
+def _ReportMissingVolumes(missing: dict[str, list[list[str]]],
+                          bad_nodes: dict[str, str]) -> None:
+    """Print verify-disks' missing logical volumes, per instance."""
+    for iname, ival in missing.items():
+        if all(node in bad_nodes for node, _ in ival):
+            ToStdout("Instance %s cannot be verified as it lives on broken nodes",
+                     iname)
+            continue
+        ToStdout("Instance %s has missing logical volumes:", iname)
+        for node, vol in sorted(ival):
+            if node in bad_nodes:
+                ToStdout("\tbroken node %s /dev/%s", node, vol)
+            else:
+                ToStdout("\t%s /dev/%s", node, vol)
+    ToStdout("You need to replace or recreate disks for all the above"
+             " instances if this message persists after fixing broken nodes.")
+
+
+def VerifyDisks(opts: Any, args: list[str]) -> int:
+    """Verify the instances' disks; activate those that need it (as Ganeti)."""
+    from ganeti import opcodes
+    cl = cli.GetClient()
+    op = opcodes.OpClusterVerifyDisks(group_name=opts.nodegroup,
+                                      is_strict=getattr(opts, "strict", True))
+    result = cli.SubmitOpCode(op, cl=cl, opts=opts)
+    jex = cli.JobExecutor(cl=cl, opts=opts)
+    for (status, job_id) in result[_JOB_IDS_KEY]:
+        jex.AddJobId(None, status, job_id)
+    retcode = cli.EXIT_SUCCESS
+    for (status, job_result) in jex.GetResults():
+        if not status:
+            ToStdout("Job failed: %s", job_result)
+            continue
+        ((bad_nodes, instances, missing),) = job_result
+        for node, text in bad_nodes.items():
+            ToStdout("Error gathering data on node %s: %s", node,
+                     SafeEncode(text[-400:]))
+            retcode = cli.EXIT_FAILURE
+            ToStdout("You need to fix these nodes first before fixing instances")
+        for iname in instances:
+            if iname in missing:
+                continue
+            try:
+                ToStdout("Activating disks for instance '%s'", iname)
+                cli.SubmitOpCode(opcodes.OpInstanceActivateDisks(instance_name=iname),
+                                 opts=opts, cl=cl)
+            except errors.GenericError as err:
+                nret, msg = cli.FormatError(err)
+                retcode |= nret
+                ToStderr("Error activating disks for instance %s: %s", iname, msg)
+        if missing:
+            _ReportMissingVolumes(missing, bad_nodes)
+            retcode = cli.EXIT_FAILURE
+        elif not instances:
+            ToStdout("No disks need to be activated.")
+    return retcode
 
 
 # --- queue and watcher ---------------------------------------------------------------
@@ -518,6 +585,19 @@ _VERIFY_OPTS = [
     DRY_RUN_OPT, PRIORITY_OPT, NODEGROUP_OPT,
     cli_option("-I", "--ignore-errors", default=[], action="append",
                dest="ignore_errors", help="Error code to ignore (repeatable)"),
+    cli_option("--no-hv-param-assessment", dest="skip_hvparam_assessment",
+               default=False, action="store_true",
+               help="Skip the assessment of the hypervisor parameters"),
+    cli_option("--verify-ssh-clutter", dest="verify_clutter", default=False,
+               action="store_true",
+               help="Verify that Ganeti did not clutter up the 'authorized_keys'"
+               " file"),
+]
+
+_VERIFY_DISKS_OPTS = [
+    PRIORITY_OPT, NODEGROUP_OPT,
+    cli_option("--no-strict", dest="strict", default=True, action="store_false",
+               help="Do not consider disks in an unknown state as faulty"),
 ]
 
 _INIT_OPTS = [
@@ -543,6 +623,9 @@ commands: dict[str, Any] = {
     "verify": (
         VerifyCluster, ARGS_NONE, _VERIFY_OPTS,
         "", "Does a check on the cluster configuration"),
+    "verify-disks": (
+        VerifyDisks, ARGS_NONE, _VERIFY_DISKS_OPTS,
+        "", "Does a check on the cluster disk status"),
     "master-ping": (
         MasterPing, ARGS_NONE, [],
         "", "Checks if the master is alive"),
@@ -571,10 +654,68 @@ commands: dict[str, Any] = {
         [ArgChoice(min=1, max=1, choices=["pause", "continue", "info"]),
          ArgSuggest(min=0, max=1, choices=["30m", "1h", "4h"])],
         [], "{pause <timespec>|continue|info}", "Change watcher properties"),
+    # Cluster-wide operations (gnt_cluster_ops.py, gnt_cluster_ssh.py).
+    "rename": (
+        _ops.RenameCluster, [ArgHost(min=1, max=1)], [cli.FORCE_OPT, DRY_RUN_OPT],
+        "<new-name>", "Renames the cluster"),
+    "redist-conf": (
+        _ops.RedistributeConfig, ARGS_NONE,
+        SUBMIT_OPTS + [DRY_RUN_OPT, PRIORITY_OPT, _ops.FORCE_DISTRIBUTION],
+        "", "Forces a push of the configuration file and ssconf files to the"
+        " nodes in the cluster"),
+    "master-failover": (
+        _ops.MasterFailover, ARGS_NONE,
+        [_ops.NOVOTING_OPT, _ops.FORCE_FAILOVER, _ops.IGNORE_OFFLINE_NODES_FAILOVER],
+        "", "Makes the current node the master"),
+    "copyfile": (
+        _ssh.ClusterCopyFile, [cli.ArgFile(min=1, max=1)],
+        [cli.NODE_LIST_OPT, _ssh.USE_REPL_NET_OPT, NODEGROUP_OPT],
+        "[-n <node-name>...] <filename>", "Copies a file to all (or only some) nodes"),
+    "command": (
+        _ssh.RunClusterCommand, [cli.ArgCommand(min=1)],
+        [cli.NODE_LIST_OPT, NODEGROUP_OPT, _ssh.SHOW_MACHINE_OPT,
+         _ssh.FAILURE_ONLY_OPT],
+        "[-n <node-name>...] <command>", "Runs a command on all (or only some) nodes"),
+    "search-tags": (
+        _ops.SearchTags, [ArgUnknown(min=1, max=1)], [PRIORITY_OPT], "",
+        "Searches the tags on all objects on the cluster for a given pattern"
+        " (regex)"),
+    "modify": (
+        _ops.SetClusterParams, ARGS_NONE,
+        [cli.FORCE_OPT, BACKEND_OPT, CP_SIZE_OPT, _ops.RQL_OPT, _ops.MAX_TRACK_OPT,
+         INSTALL_IMAGE_OPT, _ops.INSTANCE_COMMUNICATION_NETWORK_OPT, ENABLED_HV_OPT,
+         HVLIST_OPT, MAC_PREFIX_OPT, MASTER_NETDEV_OPT, MASTER_NETMASK_OPT,
+         NIC_PARAMS_OPT, VG_NAME_OPT, MAINTAIN_NODE_HEALTH_OPT, UIDPOOL_OPT,
+         _ops.ADD_UIDS_OPT, _ops.REMOVE_UIDS_OPT, DRBD_HELPER_OPT,
+         DEFAULT_IALLOCATOR_OPT, DEFAULT_IALLOCATOR_PARAMS_OPT,
+         _ops.RESERVED_LVS_OPT, DRY_RUN_OPT, PRIORITY_OPT, PREALLOC_WIPE_DISKS_OPT,
+         NODE_PARAMS_OPT, USE_EXTERNAL_MIP_SCRIPT, DISK_PARAMS_OPT, HV_STATE_OPT,
+         DISK_STATE_OPT] + SUBMIT_OPTS +
+        [ENABLED_DISK_TEMPLATES_OPT, IPOLICY_STD_SPECS_OPT, _ops.MODIFY_ETCHOSTS_OPT,
+         ENABLED_USER_SHUTDOWN_OPT] + INSTANCE_POLICY_OPTS +
+        [GLOBAL_FILEDIR_OPT, GLOBAL_SHARED_FILEDIR_OPT, ZEROING_IMAGE_OPT,
+         COMPRESSION_TOOLS_OPT, _ops.ENABLED_DATA_COLLECTORS_OPT,
+         _ops.DATA_COLLECTOR_INTERVAL_OPT],
+        "[<opts>...]", "Alters the parameters of the cluster"),
+    "renew-crypto": (
+        _ssh.RenewCrypto, ARGS_NONE,
+        [_ssh.NEW_CLUSTER_CERT_OPT, _ssh.NEW_RAPI_CERT_OPT, _ssh.RAPI_CERT_OPT,
+         _ssh.NEW_CONFD_HMAC_KEY_OPT, cli.FORCE_OPT,
+         _ssh.NEW_CLUSTER_DOMAIN_SECRET_OPT, _ssh.CLUSTER_DOMAIN_SECRET_OPT,
+         _ssh.NEW_SPICE_CERT_OPT, _ssh.SPICE_CERT_OPT, _ssh.SPICE_CACERT_OPT,
+         _ssh.NEW_NODE_CERT_OPT, _ssh.NEW_SSH_KEY_OPT, _ssh.NOSSH_KEYCHECK_OPT,
+         VERBOSE_OPT, SSH_KEY_BITS_OPT, SSH_KEY_TYPE_OPT],
+        "[<opts>...]", "Renews cluster certificates, keys and secrets"),
+    "activate-master-ip": (
+        _ops.ActivateMasterIp, ARGS_NONE, [], "", "Activates the master IP"),
+    "deactivate-master-ip": (
+        _ops.DeactivateMasterIp, ARGS_NONE, [cli.CONFIRM_OPT], "",
+        "Deactivates the master IP"),
 }
 
 #: Other names of commands.
 aliases = {
+    "masterfailover": "master-failover",
     "show": "info",
 }
 

@@ -2,7 +2,10 @@
 
 LUClusterPostInit (cluster-init hooks), LUClusterDestroy, LUClusterQuery
 (gnt-cluster info; the QueryClusterInfo dict of spec/luxi.md section 4),
-LUClusterConfigQuery (the QueryConfigValues fields) and LUClusterRedistConf.
+LUClusterConfigQuery (the QueryConfigValues fields), LUClusterRedistConf,
+LUClusterRename and LUClusterActivateMasterIp/LUClusterDeactivateMasterIp.
+LUClusterSetParams is in cluster_params.py, LUClusterRenewCrypto in
+cluster_crypto.py.
 """
 
 from __future__ import annotations
@@ -13,9 +16,11 @@ import platform
 from collections.abc import Callable
 from typing import Any
 
-from ganeti import constants, defaults, errors, locking, pathutils
+from ganeti import constants, defaults, errors, locking, netutils, pathutils
+from ganeti import vcluster
 from ganeti.cmdlib.base import LogicalUnit, NoHooksLU
 from ganeti.cmdlib.common import GetNodeNdParams, RunPostHook, ShareAll
+from ganeti.utils import io
 
 logger = logging.getLogger(__name__)
 
@@ -292,3 +297,139 @@ class LUClusterRedistConf(NoHooksLU):
                     self.LogWarning(
                         "Copy of file %s to node %s failed: %s", fname,
                         self.cfg.GetNodeName(node_uuid), node_result.fail_msg)
+
+
+# --- master IP and rename --------------------------------------------------------
+
+
+class LUClusterActivateMasterIp(NoHooksLU):
+    """Activate the master IP on the master node."""
+
+    def Exec(self, feedback_fn: Callable[..., None]) -> None:
+        """Raises OpExecError if the master node could not add the address."""
+        params = _MasterNetworkParameters(self.cfg)
+        ems = bool(self.cfg.GetClusterInfo().use_external_mip_script)
+        result = self.rpc.call_node_activate_master_ip(params["uuid"], params, ems)
+        result.Raise("Could not activate the master IP")
+
+
+class LUClusterDeactivateMasterIp(NoHooksLU):
+    """Deactivate the master IP on the master node."""
+
+    def Exec(self, feedback_fn: Callable[..., None]) -> None:
+        """Raises OpExecError if the master node could not remove the address."""
+        params = _MasterNetworkParameters(self.cfg)
+        ems = bool(self.cfg.GetClusterInfo().use_external_mip_script)
+        result = self.rpc.call_node_deactivate_master_ip(params["uuid"], params, ems)
+        result.Raise("Could not deactivate the master IP")
+
+
+def _AddressInUse(address: str) -> bool:
+    """Whether something answers at address (the new cluster IP).
+
+    Ganeti pings noded's port and takes a refused connection for a live
+    host. Every 127.0.0.0/8 address refuses at once, so a virtual cluster
+    (loopback addresses) only counts a listening port.
+    """
+    port = netutils.GetDaemonPort(constants.NODED)
+    return netutils.TcpPing(address, port, timeout=2.0,
+                            live_port_needed=vcluster.IsVirtual())
+
+
+def RenameKnownHosts(text: str, old_name: str, new_name: str) -> str:
+    """known_hosts content with the host name old_name replaced by new_name.
+
+    Entries of other names (the nodes' own keys) are kept as they are.
+    """
+    lines = []
+    for line in text.splitlines():
+        fields = line.split(None, 1)
+        if len(fields) == 2 and not line.startswith("#"):
+            names = [new_name if name == old_name else name
+                     for name in fields[0].split(",")]
+            line = ",".join(dict.fromkeys(names)) + " " + fields[1]
+        lines.append(line)
+    return "".join(f"{line}\n" for line in lines)
+
+
+class LUClusterRename(LogicalUnit):
+    """Rename the cluster (its name and the master IP its name resolves to)."""
+
+    HPATH = "cluster-rename"
+    HTYPE = constants.HTYPE_CLUSTER
+
+    def BuildHooksEnv(self) -> dict[str, Any]:
+        return {"OP_TARGET": self.cfg.GetClusterName(), "NEW_NAME": self.op.name}
+
+    def BuildHooksNodes(self) -> tuple[list[str], list[str]]:
+        return [self.cfg.GetMasterNode()], self.cfg.GetNodeList()
+
+    def CheckPrereq(self) -> None:
+        """Resolve the new name (virtual clusters: through their hosts file).
+
+        Raises:
+          errors.OpPrereqError: the name does not resolve (ECODE_RESOLVER),
+            nothing would change (ECODE_INVAL), or the new address is in use
+            (ECODE_NOTUNIQUE).
+        """
+        cluster = self.cfg.GetClusterInfo()
+        hostname = netutils.GetHostname(name=self.op.name,
+                                        family=cluster.primary_ip_family)
+        self.new_name = hostname.name
+        self.new_ip = hostname.ip
+        if self.new_name == cluster.cluster_name and self.new_ip == cluster.master_ip:
+            raise errors.OpPrereqError(
+                f"The cluster is already called {self.new_name} with master IP"
+                f" {self.new_ip}: neither the name nor the IP address would change",
+                errors.ECODE_INVAL)
+        if self.new_ip != cluster.master_ip and _AddressInUse(self.new_ip):
+            raise errors.OpPrereqError(
+                f"The given cluster IP address ({self.new_ip}) is reachable on the"
+                " network", errors.ECODE_NOTUNIQUE)
+
+    def _UpdateKnownHosts(self, old_name: str) -> None:
+        """Rename the cluster's entries of known_hosts here and on the nodes."""
+        path = pathutils.SSH_KNOWN_HOSTS_FILE
+        try:
+            text = io.ReadFile(path)
+        except FileNotFoundError:
+            return
+        except OSError as err:
+            self.LogWarning("Cannot read %s: %s", path, err)
+            return
+        io.WriteFile(path, RenameKnownHosts(text, old_name, self.new_name),
+                     mode=0o644)
+        master_uuid = self.cfg.GetMasterNode()
+        targets = [uuid for uuid in self.cfg.GetOnlineNodeList()
+                   if uuid != master_uuid]
+        if not targets:
+            return
+        for node_uuid, result in self.rpc.call_upload_file(targets, path).items():
+            if result.fail_msg:
+                self.LogWarning("Copy of file %s to node %s failed: %s", path,
+                                self.cfg.GetNodeName(node_uuid), result.fail_msg)
+
+    def Exec(self, feedback_fn: Callable[..., None]) -> str:
+        """Take the master IP down, rename, bring the (new) master IP up.
+
+        Raises:
+          errors.OpExecError: the master IP could not be taken down (nothing
+            was changed).
+        """
+        params = _MasterNetworkParameters(self.cfg)
+        ems = bool(self.cfg.GetClusterInfo().use_external_mip_script)
+        result = self.rpc.call_node_deactivate_master_ip(params["uuid"], params, ems)
+        result.Raise("Could not disable the master role")
+        try:
+            cluster = self.cfg.GetClusterInfo()
+            old_name = cluster.cluster_name
+            cluster.cluster_name = self.new_name
+            cluster.master_ip = self.new_ip
+            self.cfg.Update(cluster, feedback_fn)
+            self._UpdateKnownHosts(old_name)
+        finally:
+            params = _MasterNetworkParameters(self.cfg)
+            result = self.rpc.call_node_activate_master_ip(params["uuid"], params, ems)
+            result.Warn("Could not bring the master IP up again; activate it with"
+                        " 'gnt-cluster activate-master-ip'", self.LogWarning)
+        return self.new_name

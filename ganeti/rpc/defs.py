@@ -265,6 +265,9 @@ _BOOTSTRAP_CALLS = [
             doc="Change the master IP's netmask"),
     RpcCall("node_leave_cluster", SINGLE, _NORMAL, _Args("modify_ssh_setup"),
             doc="Make the node forget the cluster and stop its daemon"),
+    # Not in Ganeti: master failover compares the candidates' configurations.
+    RpcCall("config_serial_no", MULTI, _URGENT, [],
+            doc="Return the serial number of the node's config.data"),
 ]
 
 _MISC_CALLS = [
