@@ -23,11 +23,13 @@ import logging
 import re
 import string
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pyparsing as pyp
 
 from ganeti import errors
+
+if TYPE_CHECKING:
+    import pyparsing as pyp
 
 logger = logging.getLogger(__name__)
 
@@ -133,6 +135,8 @@ def _ConvertRegexpValue(_text: str, loc: int, toks: pyp.ParseResults) -> list:
     Raises:
       pyparsing.ParseFatalException: unknown flags or an invalid expression.
     """
+    import pyparsing as pyp  # only when a filter is parsed: slow import
+
     regexp, flags = toks[0]
     unknown = frozenset(flags) - _KNOWN_REGEXP_FLAGS
     if unknown:
@@ -152,6 +156,8 @@ def _ConvertRegexpValue(_text: str, loc: int, toks: pyp.ParseResults) -> list:
 
 def _BuildConditions() -> pyp.ParserElement:
     """Build the grammar of one condition (the leaves of a filter)."""
+    import pyparsing as pyp  # only when a filter is parsed: slow import
+
     field_name = pyp.Word(pyp.alphas, pyp.alphanums + "_/.")
 
     number = pyp.Combine(pyp.Optional(pyp.Word("-+", exact=1)) + pyp.Word(pyp.nums))
@@ -204,6 +210,8 @@ def BuildFilterParser() -> pyp.ParserElement:
     Returns:
       a pyparsing element whose first result is the filter in list form.
     """
+    import pyparsing as pyp  # only when a filter is parsed: slow import
+
     filter_expr = pyp.infix_notation(_BuildConditions(), [
         (pyp.Keyword("not").suppress(), 1, pyp.OpAssoc.RIGHT,
          lambda toks: [[OP_NOT, toks[0][0]]]),
@@ -238,6 +246,8 @@ def ParseFilter(text: str, parser: pyp.ParserElement | None = None) -> list:
         are the message and three detail lines: the message, the offending
         line and a caret under the position of the error.
     """
+    import pyparsing as pyp  # only when a filter is parsed: slow import
+
     logger.debug("Parsing as query filter: %s", text)
     if parser is None:
         parser = _DefaultParser()

@@ -33,10 +33,10 @@ import os
 import shlex
 import sys
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ganeti import cli, constants, defaults, errors, netutils, opcodes
-from ganeti import pathutils, serializer, ssconf, ssh
+from ganeti import pathutils, serializer, ssconf
 from ganeti.cli import (
     DISK_STATE_OPT,
     HV_STATE_OPT,
@@ -49,8 +49,10 @@ from ganeti.cli import (
     ToStderr,
     cli_option,
 )
-from ganeti.tools import node_daemon_setup as nds
 from ganeti.utils import io
+
+if TYPE_CHECKING:
+    from ganeti import ssh
 
 # --- options (Ganeti's names) --------------------------------------------------
 
@@ -143,6 +145,8 @@ def _GroupSshPort(cl: Any, group: str | None) -> int:
         # groups leaves the cluster-wide value.
         if len(err.args) > 1 and err.args[1] == errors.ECODE_NOENT:
             raise
+    from ganeti import ssh  # paramiko is slow to import: only when adding
+
     ndparams = cl.QueryClusterInfo().get("ndparams") or {}
     return int(ndparams.get(defaults.ND_SSH_PORT, ssh.DEFAULT_SSH_PORT))
 
@@ -164,6 +168,8 @@ def BuildSetupData(cluster_name: str, node: str) -> dict[str, Any]:
       errors.OpPrereqError: the cluster certificate or ssconf is missing
         here (not run on a master?).
     """
+    from ganeti.tools import node_daemon_setup as nds
+
     server_pem = _ReadIfExists(pathutils.NODED_CERT_FILE)
     if not server_pem:
         raise errors.OpPrereqError(
@@ -227,6 +233,8 @@ def RunNodeSetup(opts: Any, cluster_name: str, node: str, address: str,
         nothing ran on the node.
       errors.OpExecError: node-daemon-setup failed; its message is included.
     """
+    from ganeti import ssh  # paramiko is slow to import: only when adding
+
     data = BuildSetupData(cluster_name, node)
     policy = ssh.HostKeyPolicy(ssh.KnownHostsFile(),
                                accept_new=not opts.ssh_key_check,
