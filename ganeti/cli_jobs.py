@@ -12,6 +12,8 @@ the command's user sees the same error as the job.
 
 from __future__ import annotations
 
+import abc
+
 import itertools
 import logging
 import os
@@ -117,27 +119,30 @@ def _FillDefaults(ops: Iterable[Any]) -> None:
 # --- polling -----------------------------------------------------------------
 
 
-class JobPollCbBase:
+class JobPollCbBase(abc.ABC):
     """Where GenericPollJob gets job data from (a LUXI client, a fake)."""
 
+    @abc.abstractmethod
     def WaitForJobChangeOnce(self, job_id: int, fields: list[str],
                              prev_job_info: Any, prev_log_serial: Any) -> Any:
-        raise NotImplementedError()
+        """One WaitForJobChange call (see luxi.Client)."""
 
+    @abc.abstractmethod
     def QueryJobs(self, job_ids: list[int], fields: list[str]) -> Any:
-        raise NotImplementedError()
+        """One QueryJobs call (see luxi.Client)."""
 
 
-class JobPollReportCbBase:
+class JobPollReportCbBase(abc.ABC):
     """What GenericPollJob does with log entries and waiting jobs."""
 
+    @abc.abstractmethod
     def ReportLogMessage(self, job_id: int, serial: int, timestamp: Any,
                          log_type: str, log_msg: Any) -> None:
-        raise NotImplementedError()
+        """Show one log entry of the job."""
 
+    @abc.abstractmethod
     def ReportNotChanged(self, job_id: int, status: str | None) -> None:
         """Called when a wait timed out without change (status may be None)."""
-        raise NotImplementedError()
 
 
 class _LuxiJobPollCb(JobPollCbBase):

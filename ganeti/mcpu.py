@@ -84,9 +84,10 @@ class OpExecCbBase:
         """Submit follow-up jobs; see the job queue's SubmitManyJobs.
 
         Raises:
-          NotImplementedError: the caller cannot submit jobs.
+          errors.ProgrammerError: this caller cannot submit jobs (an LU that
+            returns follow-up jobs was run outside a job queue).
         """
-        raise NotImplementedError("This caller cannot submit jobs")
+        raise errors.ProgrammerError("This caller cannot submit jobs")
 
 
 def _LUNameForOpName(opname: str) -> str:

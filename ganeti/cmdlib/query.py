@@ -13,6 +13,7 @@ fail or do not answer give RS_NODATA.
 
 from __future__ import annotations
 
+
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -86,7 +87,14 @@ class _QueryBase:
         return list(self.wanted)
 
     def _GetQueryData(self, lu: Any) -> Any:
-        raise NotImplementedError
+        """The items of the query, in the form its field getters expect.
+
+        Raises:
+          errors.ProgrammerError: the subclass neither defines this nor
+            overrides the two query methods (as _JobQuery does).
+        """
+        raise errors.ProgrammerError(
+            f"{type(self).__name__} does not gather query data")
 
     def NewStyleQuery(self, lu: Any) -> dict[str, list]:
         """Gather the data and return {"fields": [...], "data": [...]}."""
