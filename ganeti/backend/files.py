@@ -61,7 +61,10 @@ def _HypervisorAncillaryFiles() -> set[str]:
         }
     files: set[str] = set()
     for hv_name in constants.HYPER_TYPES:
-        files.update(get_class(hv_name).GetAncillaryFiles()[0])
+        try:
+            files.update(get_class(hv_name).GetAncillaryFiles()[0])
+        except errors.HypervisorError:
+            continue  # no driver for this hypervisor on this node
     return files
 
 

@@ -4,8 +4,8 @@ node_info mirrors Ganeti's backend.GetNodeInfo: the boot id, one space
 report per requested storage unit and one resource report per requested
 hypervisor. Hypervisor reports come from the hypervisor driver
 (ganeti.hypervisor.GetHypervisor(name).GetNodeInfo) when that package
-provides one; otherwise from /proc, computed as Ganeti's
-hv_base.GetLinuxNodeInfo does (the kvm and fake drivers both start from it).
+provides one; otherwise from /proc (hv_base.GetLinuxNodeInfo, which the
+kvm and fake drivers start from too).
 """
 
 from __future__ import annotations
@@ -13,12 +13,13 @@ from __future__ import annotations
 import importlib
 import logging
 import os
-import re
 from collections.abc import Callable
 from typing import Any
 
 from ganeti import constants, errors, netutils, ssconf, vcluster
 from ganeti.backend import RPCFail, args
+# Re-exported: the /proc computation lives with the hypervisor drivers.
+from ganeti.hypervisor.hv_base import GetLinuxNodeInfo
 from ganeti.utils import process
 
 logger = logging.getLogger(__name__)
@@ -27,10 +28,7 @@ _BOOT_ID_PATH = "/proc/sys/kernel/random/boot_id"
 # On a virtual node a test may write a boot id here to simulate a reboot of
 # that node alone (all virtual nodes share the host's real boot id).
 _VIRTUAL_BOOT_ID_PATH = "/var/run/ganeti/boot_id"
-_MEMINFO_PATH = "/proc/meminfo"
-_CPUINFO_PATH = "/proc/cpuinfo"
 _MIB = 1024 * 1024
-_CPU_LINE_RE = re.compile(r"(?m)^processor\s*:\s*[0-9]+\s*$")
 
 # LVM tools; names (not paths) so that PATH decides, as Ganeti's RunCmd does.
 _VGS_CMD = "vgs"
@@ -332,51 +330,3 @@ def _GetHvInfo(spec: Any, find_hv: Callable[[str], Any]) -> dict[str, Any]:
     except errors.GenericError as err:
         raise RPCFail(f"Can't get node information from hypervisor"
                       f" '{hvname}': {err}") from err
-
-
-def GetLinuxNodeInfo(meminfo: str = _MEMINFO_PATH,
-                     cpuinfo: str = _CPUINFO_PATH) -> dict[str, int]:
-    """Compute memory and CPU figures of this node from /proc.
-
-    Values follow Ganeti's hv_base.GetLinuxNodeInfo: memory_total is
-    MemTotal, memory_free is MemFree + Buffers + Cached, memory_dom0 (used by
-    the node itself) is Active, all in MiB; cpu_total counts "processor"
-    lines, the node OS may use all of them (cpu_dom0), and NUMA nodes and
-    sockets are reported as 1.
-
-    Raises:
-      errors.HypervisorError: a file cannot be read or parsed.
-    """
-    try:
-        with open(meminfo, encoding="ascii") as fh:
-            mem_lines = fh.read().splitlines()
-        with open(cpuinfo, encoding="utf-8", errors="replace") as fh:
-            cpu_total = len(_CPU_LINE_RE.findall(fh.read()))
-    except (OSError, UnicodeDecodeError) as err:
-        raise errors.HypervisorError(f"Failed to list node info: {err}") from err
-    result: dict[str, int] = {}
-    sum_free = 0
-    for line in mem_lines:
-        key, sep, value = line.partition(":")
-        if not sep:
-            continue
-        key = key.strip()
-        if key not in ("MemTotal", "MemFree", "Buffers", "Cached", "Active"):
-            continue
-        try:
-            mib = int(value.split()[0]) // 1024
-        except (ValueError, IndexError) as err:
-            raise errors.HypervisorError(
-                f"Failed to compute memory usage from {line!r}") from err
-        if key == "MemTotal":
-            result["memory_total"] = mib
-        elif key == "Active":
-            result["memory_dom0"] = mib
-        else:
-            sum_free += mib
-    result["memory_free"] = sum_free
-    result["cpu_total"] = cpu_total
-    result["cpu_dom0"] = cpu_total
-    result["cpu_nodes"] = 1
-    result["cpu_sockets"] = 1
-    return result

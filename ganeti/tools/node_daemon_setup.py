@@ -303,6 +303,7 @@ def WriteFiles(checked: dict[str, Any]) -> None:
         bootstrap.EnsureClusterDirs()
         logger.info("Writing ssconf files ...")
         ssconf.SimpleStore().WriteFiles(checked["ssconf"])
+        _PrepareFileStorage(checked["ssconf"])
         logger.info("Writing node daemon certificate ...")
         io.WriteFile(pathutils.NODED_CERT_FILE, checked["server_pem"],
                      mode=NODED_CERT_MODE)
@@ -318,6 +319,30 @@ def WriteFiles(checked: dict[str, Any]) -> None:
         logger.info("Client certificate digest: %s", digest)
     except (OSError, errors.GenericError) as err:
         raise errors.OpExecError(f"Could not write the node's files: {err}") from err
+
+
+def _PrepareFileStorage(values: dict[str, str]) -> None:
+    """Create the cluster's file storage dirs here and allow them.
+
+    As gnt-cluster init does on the master: unless this node already has a
+    file-storage-paths file (the administrator's), it lists the cluster's
+    file and shared file storage directories, so file disks work on the new
+    node without a manual step. On a virtual node the master's paths are
+    moved below this node's root (storage.filestorage.LocalizeStoragePath).
+    """
+    from ganeti.storage import filestorage
+
+    dirs = []
+    for key, shared in (("file_storage_dir", False),
+                        ("shared_file_storage_dir", True)):
+        value = values.get(key, "").strip()
+        if value:
+            dirs.append(filestorage.LocalizeStoragePath(value, shared))
+    for path in dirs:
+        os.makedirs(path, mode=0o750, exist_ok=True)
+    if dirs and not os.path.exists(pathutils.FILE_STORAGE_PATHS_FILE):
+        io.WriteFile(pathutils.FILE_STORAGE_PATHS_FILE,
+                     "".join(f"{path}\n" for path in dirs), mode=0o644)
 
 
 def RestartNodeDaemon() -> None:

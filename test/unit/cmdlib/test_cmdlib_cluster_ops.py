@@ -86,7 +86,13 @@ def testSetParamsSavedFileHasTheChange(kit):
 
 
 def testHypervisorParameters(kit):
+    # The new values are checked on every node (hypervisor_validate_params).
+    for short in ("node1", "node2", "node3"):
+        kit.ScriptNode(short, Answers({"hooks_runner": [],
+                                       "hypervisor_validate_params": None}))
     kit.Run(opcodes.OpClusterSetParams(hvparams={"fake": {"migration_mode": "live"}}))
+    assert {len(kit.RequestsTo(short, "hypervisor_validate_params"))
+            for short in ("node1", "node2", "node3")} == {1}
     assert kit.cfg.GetClusterInfo().hvparams["fake"]["migration_mode"] == "live"
 
 

@@ -231,3 +231,23 @@ def testTypesOfInputValuesAreChecked():
                                 ("hmac_key", ["x"], "must be a string")):
         with pytest.raises(errors.OpPrereqError, match=message):
             nds.LoadData(json.dumps(dict(good, **{key: value})))
+
+
+def testAllowsTheClustersFileStorageDirs(tmp_path, cluster_pem):
+    # The master's paths (inside node1's root) become this node's own, and
+    # the shared dir is kept as it is; an existing file is left alone.
+    root = tmp_path / NODE
+    root.mkdir()
+    master_dir = tmp_path / "node1" / "srv/ganeti/file-storage"
+    shared = tmp_path / "shared"
+    values = {"cluster_name": CLUSTER, "master_node": "node1",
+              "node_list": "node1\nnode2", "file_storage_dir": str(master_dir),
+              "shared_file_storage_dir": str(shared)}
+    proc = _Run(root, _Input(cluster_pem, ssconf=values))
+    assert proc.returncode == 0, proc.stderr
+    allowed = (root / "etc/ganeti/file-storage-paths").read_text().split()
+    assert allowed == [str(root / "srv/ganeti/file-storage"), str(shared)]
+    assert (root / "srv/ganeti/file-storage").is_dir() and shared.is_dir()
+    (root / "etc/ganeti/file-storage-paths").write_text("/mine\n")
+    assert _Run(root, _Input(cluster_pem, ssconf=values)).returncode == 0
+    assert (root / "etc/ganeti/file-storage-paths").read_text() == "/mine\n"
