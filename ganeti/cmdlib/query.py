@@ -14,6 +14,7 @@ fail or do not answer give RS_NODATA.
 from __future__ import annotations
 
 
+import importlib
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -300,6 +301,13 @@ _QUERY_IMPL: dict[str, type[_QueryBase]] = {
     query.QR_JOB: _JobQuery,
 }
 
+#: Resources whose query class lives in another cmdlib module, as
+#: (module, class); imported on first use, since those modules import
+#: _QueryBase from this one.
+_LAZY_QUERY_IMPL: dict[str, tuple[str, str]] = {
+    query.QR_OS: ("ganeti.cmdlib.os", "OsQuery"),
+}
+
 
 def _GetQueryImplementation(name: str) -> type[_QueryBase]:
     """The query class of a resource.
@@ -311,10 +319,14 @@ def _GetQueryImplementation(name: str) -> type[_QueryBase]:
     impl = _QUERY_IMPL.get(name)
     if impl is not None:
         return impl
+    if name in _LAZY_QUERY_IMPL:
+        module, cls_name = _LAZY_QUERY_IMPL[name]
+        return getattr(importlib.import_module(module), cls_name)
     if name in _ALL_RESOURCES:
+        supported = sorted([*_QUERY_IMPL, *_LAZY_QUERY_IMPL])
         raise errors.OpPrereqError(
             f"Query resource '{name}' is not supported yet (supported:"
-            f" {', '.join(sorted(_QUERY_IMPL))})", errors.ECODE_INVAL)
+            f" {', '.join(supported)})", errors.ECODE_INVAL)
     raise errors.OpPrereqError(f"Unknown query resource '{name}'",
                                errors.ECODE_INVAL)
 
