@@ -652,3 +652,234 @@ SPLIT_ISPECS_OPTS = [
     SPECS_MEM_SIZE_OPT,
     SPECS_NIC_COUNT_OPT,
 ]
+
+# --- instances (gnt-instance, gnt-node migrate/failover/evacuate) -----------
+# Names, destinations and defaults as Ganeti 3.0's lib/cli_opts.py.
+
+_REBOOT_HARD = "hard"
+_IEC_NONE = "none"
+_SHUTDOWN_TIMEOUT = opcodes_base.DEFAULT_SHUTDOWN_TIMEOUT
+
+
+def _Flag(*names: str, dest: str, help: str, store: bool = True) -> CliOption:
+    """A boolean flag: store_true (default False) or store_false (True)."""
+    return cli_option(*names, dest=dest, default=not store, help=help,
+                      action="store_true" if store else "store_false")
+
+
+OS_OPT = cli_option("-o", "--os-type", dest="os", metavar="<os>",
+                    completion_suggest=OPT_COMPL_ONE_OS,
+                    help="Operating system (os+variant) of the instance")
+OSPARAMS_OPT = cli_option("-O", "--os-parameters", dest="osparams",
+                          type="keyval", default={}, help="OS parameters (k=v,...)")
+OSPARAMS_PRIVATE_OPT = cli_option(
+    "--os-parameters-private", dest="osparams_private", type="keyprivateval",
+    default={}, help="Private OS parameters (k=v,...; never logged)")
+OSPARAMS_SECRET_OPT = cli_option(
+    "--os-parameters-secret", dest="osparams_secret", type="keyprivateval",
+    default={}, help="Secret OS parameters (k=v,...; neither logged nor"
+    " stored, so give them on every operation)")
+FORCE_VARIANT_OPT = _Flag("--force-variant", dest="force_variant",
+                          help="Accept an OS variant the OS does not list")
+HVOPTS_OPT = cli_option("-H", "--hypervisor-parameters", dest="hvparams",
+                        type="keyval", default={},
+                        help="Hypervisor parameters (k=v,...)")
+HYPERVISOR_OPT = cli_option("-H", "--hypervisor-parameters", dest="hypervisor",
+                            type="identkeyval", default=None,
+                            help="Hypervisor and its parameters, as"
+                            " hypervisor:k=v,...")
+DISK_TEMPLATE_OPT = cli_option("-t", "--disk-template", dest="disk_template",
+                               default=None, metavar="TEMPL",
+                               choices=sorted(constants.DISK_TEMPLATES),
+                               help="Disk template: "
+                               + ", ".join(sorted(constants.DISK_TEMPLATES)))
+DISK_OPT = cli_option("--disk", dest="disks", default=[], action="append",
+                      type="identkeyval",
+                      help="Disk parameters, as N:size=S[,mode=ro|rw,...]")
+OS_SIZE_OPT = cli_option("-s", "--os-size", dest="sd_size", default=None,
+                         type="unit", metavar="<size>",
+                         help="A single disk of this size (MiB unless a unit"
+                         " is given)")
+NET_OPT = cli_option("--net", dest="nics", default=[], action="append",
+                     type="identkeyval",
+                     help="NIC parameters, as N:mac=..,ip=..,mode=..,link=..")
+NONICS_OPT = _Flag("--no-nics", dest="no_nics",
+                   help="Create the instance without network cards")
+FILESTORE_DIR_OPT = cli_option("--file-storage-dir", dest="file_storage_dir",
+                               default=None, metavar="<DIR>",
+                               help="Directory of the file disks, relative to"
+                               " the cluster's file storage directory")
+FILESTORE_DRIVER_OPT = cli_option("--file-driver", dest="file_driver",
+                                  default=None, metavar="<DRIVER>",
+                                  choices=list(opcodes_base.FILE_DRIVERS),
+                                  help="Driver of the file disks")
+IALLOCATOR_OPT = cli_option("-I", "--iallocator", metavar="<NAME>", default=None,
+                            type="string",
+                            completion_suggest=OPT_COMPL_ONE_IALLOCATOR,
+                            help="Let the <NAME> instance allocator choose the"
+                            " nodes")
+NODE_PLACEMENT_OPT = cli_option("-n", "--node", dest="node",
+                                metavar="<pnode>[:<snode>]",
+                                completion_suggest=OPT_COMPL_INST_ADD_NODES,
+                                help="Primary node and optional secondary node")
+SINGLE_NODE_OPT = cli_option("-n", "--node", dest="node", metavar="<node>",
+                             completion_suggest=OPT_COMPL_ONE_NODE,
+                             help="Target node")
+DST_NODE_OPT = cli_option("-n", "--target-node", dest="dst_node", default=None,
+                          metavar="NODE", completion_suggest=OPT_COMPL_ONE_NODE,
+                          help="New node of the instance")
+NEW_SECONDARY_OPT = cli_option("-n", "--new-secondary", dest="dst_node",
+                               default=None, metavar="NODE",
+                               completion_suggest=OPT_COMPL_ONE_NODE,
+                               help="New secondary node")
+NEW_PRIMARY_OPT = cli_option("--new-primary", dest="new_primary_node",
+                             default=None, metavar="<node>",
+                             completion_suggest=OPT_COMPL_ONE_NODE,
+                             help="New primary node")
+NOIPCHECK_OPT = _Flag("--no-ip-check", dest="ip_check", store=False,
+                      help="Do not check that the instance's IP is unused")
+NONAMECHECK_OPT = _Flag("--no-name-check", dest="name_check", store=False,
+                        help="Do not check that the instance's name resolves")
+IPCHECK_OPT = cli_option("--ip-check", dest="ip_check", default=True,
+                         action="store_true",
+                         help="Check that the instance's IP is unused (default)")
+NAMECHECK_OPT = cli_option("--name-check", dest="name_check", default=True,
+                           action="store_true",
+                           help="Check that the instance's name resolves"
+                           " (default)")
+NOCONFLICTSCHECK_OPT = _Flag("--no-conflicts-check", dest="conflicts_check",
+                             store=False,
+                             help="Do not check for conflicting IP addresses")
+NWSYNC_OPT = _Flag("--no-wait-for-sync", dest="wait_for_sync", store=False,
+                   help="Do not wait for the disks to synchronise (dangerous)")
+WFSYNC_OPT = _Flag("--wait-for-sync", dest="wait_for_sync",
+                   help="Wait for the disks to synchronise")
+OPPORTUNISTIC_OPT = _Flag("--opportunistic-locking",
+                          dest="opportunistic_locking",
+                          help="Take only the node locks that are free")
+NOSTART_OPT = _Flag("--no-start", dest="start", store=False,
+                    help="Do not start the instance once created")
+NO_INSTALL_OPT = _Flag("--no-install", dest="no_install",
+                       help="Do not install the OS (implies --no-start)")
+FORTHCOMING_OPT = _Flag("--forthcoming", dest="forthcoming",
+                        help="Only reserve the resources of the instance")
+COMMIT_OPT = _Flag("--commit", dest="commit",
+                   help="Create an instance reserved with --forthcoming")
+IGNORE_IPOLICY_OPT = _Flag("--ignore-ipolicy", dest="ignore_ipolicy",
+                           help="Ignore violations of the instance policy")
+INSTANCE_COMMUNICATION_OPT = cli_option(
+    "-c", "--communication", "--instance-communication",
+    dest="instance_communication", type="bool",
+    metavar=_YORNO, help="Give the instance a NIC on the instance"
+    " communication network")
+HELPER_STARTUP_TIMEOUT_OPT = cli_option(
+    "--helper-startup-timeout", dest="helper_startup_timeout", type="int",
+    help="Startup timeout of the installation helper VM")
+HELPER_SHUTDOWN_TIMEOUT_OPT = cli_option(
+    "--helper-shutdown-timeout", dest="helper_shutdown_timeout", type="int",
+    help="Shutdown timeout of the installation helper VM")
+SHUTDOWN_TIMEOUT_OPT = cli_option("--shutdown-timeout", dest="shutdown_timeout",
+                                  type="int", default=_SHUTDOWN_TIMEOUT,
+                                  help="Seconds to wait for the instance to"
+                                  " shut down")
+TIMEOUT_OPT = cli_option("--timeout", dest="timeout", type="int",
+                         default=_SHUTDOWN_TIMEOUT,
+                         help="Seconds to wait for the instance to shut down")
+IGNORE_FAILURES_OPT = _Flag("--ignore-failures", dest="ignore_failures",
+                            help="Remove the instance from the configuration"
+                            " even if removing its disks fails")
+IGNORE_OFFLINE_OPT = _Flag("--ignore-offline", dest="ignore_offline",
+                           help="Ignore offline nodes and do what is possible")
+NO_REMEMBER_OPT = _Flag("--no-remember", dest="no_remember",
+                        help="Change the state without recording it in the"
+                        " configuration")
+STARTUP_PAUSED_OPT = _Flag("--paused", dest="startup_paused",
+                           help="Start the instance paused")
+REBOOT_TYPE_OPT = cli_option("-t", "--type", dest="reboot_type",
+                             default=_REBOOT_HARD, metavar="<REBOOT>",
+                             choices=list(opcodes_base.REBOOT_TYPES),
+                             help="Reboot type: soft, hard or full")
+IGNORE_SECONDARIES_OPT = _Flag("--ignore-secondaries",
+                               dest="ignore_secondaries",
+                               help="Ignore errors of the secondary nodes")
+SHOWCMD_OPT = _Flag("--show-cmd", dest="show_command",
+                    help="Print the command instead of running it")
+STATIC_OPT = _Flag("-s", "--static", dest="static",
+                   help="Only configuration data, no live state")
+ALL_OPT = _Flag("--all", dest="show_all",
+                help="Every instance of the cluster (may take long)")
+SELECT_OS_OPT = _Flag("--select-os", dest="select_os",
+                      help="Choose the new OS from a list")
+IGNORE_CONSIST_OPT = _Flag("--ignore-consistency", dest="ignore_consistency",
+                           help="Ignore the consistency of the disks on the"
+                           " secondary node")
+IGNORE_HVVERSIONS_OPT = _Flag("--ignore-hvversions", dest="ignore_hvversions",
+                              help="Ignore differing hypervisor versions of"
+                              " source and target")
+ALLOW_FAILOVER_OPT = _Flag("--allow-failover", dest="allow_failover",
+                           help="Fail over when migration is impossible")
+NONLIVE_OPT = _Flag("--non-live", dest="live", store=False,
+                    help="Non-live migration: pause, copy, resume on the"
+                    " target")
+MIGRATION_MODE_OPT = cli_option("--migration-mode", dest="migration_mode",
+                                default=None,
+                                choices=list(opcodes_base.HT_MIGRATION_MODES),
+                                help="Migration mode: live or non-live")
+NORUNTIME_CHGS_OPT = _Flag("--no-runtime-changes", dest="allow_runtime_chgs",
+                           store=False,
+                           help="Do not change runtime memory to migrate")
+CLEANUP_OPT = _Flag("--cleanup", dest="cleanup",
+                    help="Recover from a failed migration instead of"
+                    " migrating (safe on a healthy instance)")
+COMPRESS_OPT = cli_option("--compress", dest="compress", type="string",
+                          default=_IEC_NONE,
+                          help="Compression of the copied data")
+EARLY_RELEASE_OPT = _Flag("--early-release", dest="early_release",
+                          help="Release the secondary node locks early")
+PRIMARY_ONLY_OPT = _Flag("-p", "--primary-only", dest="primary_only",
+                         help="Evacuate primary instances only")
+SECONDARY_ONLY_OPT = _Flag("-s", "--secondary-only", dest="secondary_only",
+                           help="Evacuate secondary instances only")
+IGNORE_SOFT_ERRORS_OPT = _Flag("--ignore-soft-errors", dest="ignore_soft_errors",
+                               help="Let the allocator ignore soft errors"
+                               " (N+1 violations)")
+IGNORE_SIZE_OPT = _Flag("--ignore-size", dest="ignore_size",
+                        help="Ignore the recorded disk sizes")
+ABSOLUTE_OPT = _Flag("--absolute", dest="absolute",
+                     help="The size is the new size, not the growth")
+ONLINE_INST_OPT = _Flag("--online", dest="online_inst",
+                        help="Mark an offline instance online")
+OFFLINE_INST_OPT = _Flag("--offline", dest="offline_inst",
+                         help="Mark a stopped instance offline")
+RUNTIME_MEM_OPT = cli_option("-m", "--runtime-memory", dest="runtime_mem",
+                             default=None, type="unit", metavar="<size>",
+                             help="Balloon the running instance's memory to"
+                             " this size")
+HOTPLUG_OPT = _Flag("--hotplug", dest="hotplug",
+                    help="Hotplug the changed NICs and disks")
+HOTPLUG_IF_POSSIBLE_OPT = _Flag("--hotplug-if-possible",
+                                dest="hotplug_if_possible",
+                                help="Hotplug if the hypervisor supports it")
+NOHOTPLUG_OPT = cli_option("--no-hotplug", dest="hotplug", default=False,
+                           action="store_false",
+                           help="Do not hotplug (the default of 3.0)")
+EXT_PARAMS_OPT = cli_option("-e", "--ext-params", dest="ext_params",
+                            type="keyval", default={},
+                            help="ExtStorage parameters for a conversion, as"
+                            " provider=name[,k=v,...]")
+TO_GROUP_OPT = cli_option("--to", dest="to", metavar="<group>", default=None,
+                          action="append",
+                          completion_suggest=OPT_COMPL_ONE_NODEGROUP,
+                          help="Target node group (name or UUID)")
+
+#: Options of instance creation shared by gnt-instance add and gnt-backup
+#: import, which add their own.
+COMMON_CREATE_OPTS = [
+    BACKEND_OPT, DISK_OPT, DISK_TEMPLATE_OPT, FILESTORE_DIR_OPT,
+    FILESTORE_DRIVER_OPT, HYPERVISOR_OPT, IALLOCATOR_OPT, NET_OPT,
+    NODE_PLACEMENT_OPT, NODEGROUP_OPT, NOIPCHECK_OPT, IPCHECK_OPT,
+    NOCONFLICTSCHECK_OPT, NONAMECHECK_OPT, NAMECHECK_OPT, NONICS_OPT,
+    NWSYNC_OPT, OSPARAMS_OPT, OSPARAMS_PRIVATE_OPT, OSPARAMS_SECRET_OPT,
+    OS_SIZE_OPT, OPPORTUNISTIC_OPT, SUBMIT_OPT, PRINT_JOBID_OPT, TAG_ADD_OPT,
+    DRY_RUN_OPT, PRIORITY_OPT,
+]

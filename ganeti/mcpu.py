@@ -261,8 +261,16 @@ class Processor:
             self._Acquire(level, lu.needed_locks[level], share,
                           lu.opportunistic_locks.get(level, False), calc_timeout())
         else:
-            self.context.glm.add(level, _LockList(lu.add_locks[level]),
-                                 acquired=1, shared=share)
+            names = _LockList(lu.add_locks[level])
+            try:
+                self.context.glm.add(level, names, acquired=1, shared=share)
+            except errors.LockError as err:
+                # As Ganeti: another job added (created) the same object first;
+                # nothing of ours is held at this level, so nothing to undo.
+                raise errors.OpPrereqError(
+                    f"Couldn't add locks ({', '.join(names)}), most likely because"
+                    " of another job who added them first",
+                    errors.ECODE_NOTUNIQUE) from err
         return True
 
     def _ReleaseLevels(self, lu: Any, levels: list[int], failed: bool) -> None:

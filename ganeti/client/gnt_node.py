@@ -10,6 +10,7 @@ QueryNodes, modify/remove/add-tags/remove-tags submit jobs.
 from __future__ import annotations
 
 import importlib
+import itertools
 from typing import Any
 
 from ganeti import cli, errors, opcodes
@@ -18,10 +19,22 @@ from ganeti.cli import (
     ARGS_ONE_NODE,
     DISK_STATE_OPT,
     DRY_RUN_OPT,
+    DST_NODE_OPT,
+    EARLY_RELEASE_OPT,
     FIELDS_OPT,
     FORCE_FILTER_OPT,
     FORCE_OPT,
     HV_STATE_OPT,
+    IALLOCATOR_OPT,
+    IGNORE_CONSIST_OPT,
+    IGNORE_IPOLICY_OPT,
+    IGNORE_SOFT_ERRORS_OPT,
+    MIGRATION_MODE_OPT,
+    NEW_SECONDARY_OPT,
+    NONLIVE_OPT,
+    NORUNTIME_CHGS_OPT,
+    PRIMARY_ONLY_OPT,
+    SECONDARY_ONLY_OPT,
     NODE_PARAMS_OPT,
     NODEGROUP_OPT,
     NOHDR_OPT,
@@ -41,6 +54,13 @@ from ganeti.cli import (
     cli_option,
 )
 from ganeti.utils.text import CommaJoin, NiceSort
+
+# Node evacuation modes (Ganeti's NODE_EVAC_*) and the non-live migration mode.
+_NODE_EVAC_PRI = "primary-only"
+_NODE_EVAC_SEC = "secondary-only"
+_NODE_EVAC_ALL = "all"
+_HT_MIGRATION_NONLIVE = "non-live"
+_JOB_IDS_KEY = "jobs"
 
 QR_NODE = "node"
 
@@ -243,6 +263,132 @@ def SetNodeParams(opts: Any, args: list[str]) -> int:
     return cli.EXIT_SUCCESS
 
 
+# --- moving the instances of a node ---------------------------------------------
+
+
+def _FollowJobs(cl: Any, opts: Any, result: Any) -> int:
+    """Wait for the jobs an opcode result lists; return how many failed."""
+    jex = cli.JobExecutor(cl=cl, opts=opts)
+    for (status, job_id) in result[_JOB_IDS_KEY]:
+        jex.AddJobId(None, status, job_id)
+    return len([row for row in jex.GetResults() if not row[0]])
+
+
+def _EvacuationMode(opts: Any) -> str:
+    """The evacuation mode of -p/-s (a new secondary means -s).
+
+    Raises:
+      errors.OpPrereqError: both -p and -s given.
+    """
+    if opts.dst_node is not None:
+        ToStderr("New secondary node given (disabling iallocator), hence"
+                 " evacuating secondary instances only.")
+        opts.secondary_only = True
+        opts.primary_only = False
+    if opts.secondary_only and opts.primary_only:
+        raise errors.OpPrereqError("Only one of the --primary-only and"
+                                   " --secondary-only options can be passed",
+                                   errors.ECODE_INVAL)
+    if opts.primary_only:
+        return _NODE_EVAC_PRI
+    if opts.secondary_only:
+        return _NODE_EVAC_SEC
+    return _NODE_EVAC_ALL
+
+
+def EvacuateNode(opts: Any, args: list[str]) -> int:
+    """Move the primary and/or secondary instances away from a node."""
+    mode = _EvacuationMode(opts)
+    fields = []
+    if not opts.secondary_only:
+        fields.append("pinst_list")
+    if not opts.primary_only:
+        fields.append("sinst_list")
+    cl = cli.GetClient()
+    rows = cl.QueryNodes(args, fields, False)
+    instances = set(itertools.chain.from_iterable(
+        itertools.chain.from_iterable(rows)))
+    if not instances:
+        ToStderr("No instances to evacuate on node(s) %s, exiting.",
+                 CommaJoin(args))
+        return cli.EXIT_SUCCESS
+    if not (opts.force or cli.AskUser(
+            f"Relocate instance(s) {CommaJoin(NiceSort(instances))} from"
+            f" node(s) {CommaJoin(args)}?")):
+        return cli.EXIT_CONFIRMATION
+    op = opcodes.OpNodeEvacuate(node_name=args[0], mode=mode,
+                                remote_node=opts.dst_node,
+                                iallocator=opts.iallocator,
+                                early_release=opts.early_release,
+                                ignore_soft_errors=opts.ignore_soft_errors or None)
+    bad_cnt = _FollowJobs(cl, opts, cli.SubmitOrSend(op, opts, cl=cl))
+    if bad_cnt:
+        ToStdout("There were %s errors during the evacuation.", bad_cnt)
+        return cli.EXIT_FAILURE
+    ToStdout("All instances evacuated successfully.")
+    return cli.EXIT_SUCCESS
+
+
+def FailoverNode(opts: Any, args: list[str]) -> int:
+    """Fail over every primary instance of a node, one job each."""
+    cl = cli.GetClient()
+    rows = cl.QueryNodes(args, ["name", "pinst_list"], False)
+    (node, pinst) = rows[0]
+    if not pinst:
+        ToStderr("No primary instances on node %s, exiting.", node)
+        return cli.EXIT_SUCCESS
+    pinst = NiceSort(pinst)
+    if not opts.force and not cli.AskUser(
+            "Fail over instance(s) "
+            + ",".join(f"'{name}'" for name in pinst) + "?"):
+        return 2
+    jex = cli.JobExecutor(cl=cl, opts=opts)
+    for iname in pinst:
+        jex.QueueJob(iname, opcodes.OpInstanceFailover(
+            instance_name=iname, ignore_consistency=opts.ignore_consistency,
+            iallocator=opts.iallocator))
+    results = jex.GetResults()
+    bad_cnt = len([row for row in results if not row[0]])
+    if bad_cnt:
+        ToStdout("There were errors during the failover:\n"
+                 "%d error(s) out of %d instance(s).", bad_cnt, len(results))
+    else:
+        ToStdout("All %d instance(s) failed over successfully.", len(results))
+    return cli.EXIT_SUCCESS
+
+
+def MigrateNode(opts: Any, args: list[str]) -> int:
+    """Migrate every primary instance of a node away from it.
+
+    Raises:
+      errors.OpPrereqError: both --non-live and --migration-mode given.
+    """
+    cl = cli.GetClient()
+    ((node, pinst),) = cl.QueryNodes(args, ["name", "pinst_list"], False)
+    if not pinst:
+        ToStdout("No primary instances on node %s, exiting.", node)
+        return cli.EXIT_SUCCESS
+    if not (opts.force or cli.AskUser(
+            f"Migrate instance(s) {CommaJoin(NiceSort(pinst))}?")):
+        return cli.EXIT_CONFIRMATION
+    if not opts.live and opts.migration_mode is not None:
+        raise errors.OpPrereqError("Only one of the --non-live and"
+                                   " --migration-mode options can be passed",
+                                   errors.ECODE_INVAL)
+    mode = _HT_MIGRATION_NONLIVE if not opts.live else opts.migration_mode
+    op = opcodes.OpNodeMigrate(node_name=args[0], mode=mode,
+                               iallocator=opts.iallocator,
+                               target_node=opts.dst_node,
+                               allow_runtime_changes=opts.allow_runtime_chgs,
+                               ignore_ipolicy=opts.ignore_ipolicy)
+    bad_cnt = _FollowJobs(cl, opts, cli.SubmitOrSend(op, opts, cl=cl))
+    if bad_cnt:
+        ToStdout("There were %s errors during the node migration.", bad_cnt)
+        return cli.EXIT_FAILURE
+    ToStdout("All instances migrated successfully.")
+    return cli.EXIT_SUCCESS
+
+
 # --- command table -------------------------------------------------------------
 
 _TAG_KIND = {"tag_type": cli.TAG_NODE}
@@ -251,6 +397,27 @@ _ADD_ARGS, _ADD_OPTS, _ADD_USAGE, _ADD_HELP = _AddCommandSpec()
 
 commands: dict[str, Any] = {
     "add": (AddNode, _ADD_ARGS, _ADD_OPTS, _ADD_USAGE, _ADD_HELP),
+    "evacuate": (
+        EvacuateNode, ARGS_ONE_NODE,
+        [FORCE_OPT, IALLOCATOR_OPT, IGNORE_SOFT_ERRORS_OPT, NEW_SECONDARY_OPT,
+         EARLY_RELEASE_OPT, PRIORITY_OPT, PRIMARY_ONLY_OPT, SECONDARY_ONLY_OPT]
+        + SUBMIT_OPTS,
+        "[-f] {-I <iallocator> | -n <dst>} [-p | -s] [options...] <node>",
+        "Relocate the primary and/or secondary instances from a node"),
+    "failover": (
+        FailoverNode, ARGS_ONE_NODE,
+        [FORCE_OPT, IGNORE_CONSIST_OPT, IALLOCATOR_OPT, PRIORITY_OPT],
+        "[-f] <node>",
+        "Stops the primary instances on a node and start them on their"
+        " secondary node (only for instances with drbd disk template)"),
+    "migrate": (
+        MigrateNode, ARGS_ONE_NODE,
+        [FORCE_OPT, NONLIVE_OPT, MIGRATION_MODE_OPT, DST_NODE_OPT,
+         IALLOCATOR_OPT, PRIORITY_OPT, IGNORE_IPOLICY_OPT, NORUNTIME_CHGS_OPT]
+        + SUBMIT_OPTS,
+        "[-f] <node>",
+        "Migrate all the primary instance on a node away from it"
+        " (only for instances of type drbd)"),
     "info": (
         ShowNodeConfig, ARGS_MANY_NODES, [],
         "[<node_name>...]", "Show information about the node(s)"),

@@ -2,8 +2,11 @@
 
 Mirrors Ganeti's lib/cmdlib/query.py and the query classes it dispatches to.
 Supported resources are those whose field tables exist in ganeti.query:
-"node", "group", "lock" and "job"; any other valid resource gives a clear
-OpPrereqError (ECODE_INVAL) until its table is written.
+"node", "group", "lock" and "job" here, "os" and "instance" through query
+classes in other cmdlib modules (_LAZY_QUERY_IMPL); any other valid
+resource gives a clear OpPrereqError (ECODE_INVAL) until its table is
+written. Instance live fields come from all_instances_info of the
+instances' online nodes (ganeti.cmdlib.instance_ops.InstanceQuery).
 
 Node live fields come from one node_info RPC to the selected vm-capable
 nodes, sent only when a live field is selected or filtered on: offline
@@ -306,6 +309,7 @@ _QUERY_IMPL: dict[str, type[_QueryBase]] = {
 #: _QueryBase from this one.
 _LAZY_QUERY_IMPL: dict[str, tuple[str, str]] = {
     query.QR_OS: ("ganeti.cmdlib.os", "OsQuery"),
+    query.QR_INSTANCE: ("ganeti.cmdlib.instance_ops", "InstanceQuery"),
 }
 
 

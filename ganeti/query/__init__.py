@@ -6,7 +6,7 @@ The package mirrors Ganeti's lib/query.py, split by concern:
   QueryFieldDefinition, FieldDef rows, _PrepareFieldList and shared getters;
 * filter: the compiler turning a JSON filter into a predicate;
 * engine: Query, GetQueryResponse, QueryFields;
-* group, job, locks, node: the field tables of those item types.
+* group, instance, job, locks, node: the field tables of those item types.
 
 Other item types plug in by building a table with _PrepareFieldList (a
 FieldDict, optionally with a resolver for parameterised names such as
@@ -105,6 +105,11 @@ from ganeti.query.group import (  # noqa: F401
     GroupQueryData,
     MakeGroupQueryData,
 )
+from ganeti.query.instance import (  # noqa: F401
+    INSTANCE_FIELDS,
+    InstanceQueryData,
+    MakeInstanceQueryData,
+)
 from ganeti.query.job import JOB_FIELDS  # noqa: F401
 from ganeti.query.locks import LOCK_FIELDS  # noqa: F401
 from ganeti.query.node import NODE_FIELDS, NodeQueryData  # noqa: F401
@@ -112,6 +117,7 @@ from ganeti.query.node import NODE_FIELDS, NodeQueryData  # noqa: F401
 #: The field tables this package provides, by query resource.
 ALL_FIELDS = {
     QR_GROUP: GROUP_FIELDS,
+    QR_INSTANCE: INSTANCE_FIELDS,
     QR_JOB: JOB_FIELDS,
     QR_LOCK: LOCK_FIELDS,
     QR_NODE: NODE_FIELDS,

@@ -452,6 +452,20 @@ _STORAGE_CALLS = [
             doc="Rename a file storage directory"),
 ]
 
+# Not in Ganeti (it copies disks with its import/export daemons): the
+# master relays a disk between two nodes chunk by chunk, then compares
+# checksums (ganeti/backend/transfer.py explains why).
+_TRANSFER_CALLS = [
+    RpcCall("transfer_read", SINGLE, _NORMAL,
+            [_A("disk", _DISK), _A("offset"), _A("max_size")],
+            doc="Read the next chunk holding data of a disk"),
+    RpcCall("transfer_write", SINGLE, _NORMAL,
+            [_A("disk", _DISK), _A("offset"), _A("data")],
+            doc="Write a chunk into a disk"),
+    RpcCall("transfer_checksum", SINGLE, _SLOW, [_A("disk", _DISK)],
+            doc="Return the size and SHA-256 of a disk"),
+]
+
 _CONFIG_CALLS = [
     RpcCall("upload_file", MULTI, _NORMAL, [_A("file_name", ED_FILE_DETAILS)],
             doc="Upload a cluster file (whitelisted files only)"),
@@ -544,4 +558,5 @@ def _BuildTable(*groups: list[RpcCall]) -> dict[str, RpcCall]:
 
 CALLS: dict[str, RpcCall] = _BuildTable(
     _NODE_CALLS, _BOOTSTRAP_CALLS, _MISC_CALLS, _INSTANCE_CALLS, _BLOCKDEV_CALLS,
-    _STORAGE_CALLS, _CONFIG_CALLS, _IMPEXP_CALLS, _OS_CALLS, _JOBQUEUE_CALLS)
+    _STORAGE_CALLS, _TRANSFER_CALLS, _CONFIG_CALLS, _IMPEXP_CALLS, _OS_CALLS,
+    _JOBQUEUE_CALLS)

@@ -8,17 +8,19 @@ are raised as ganeti.errors exceptions, which LuxiServer encodes.
 
 Decisions worth knowing:
 
-* Query/QueryFields serve "node", "group", "job", "lock" and "filter"
-  (QueryNodes and QueryGroups too). "instance", "network" and "export" have
-  no field tables in ganeti.query yet: they are refused with
+* Query/QueryFields serve "node", "group", "instance", "job", "lock" and
+  "filter" (QueryNodes, QueryGroups and QueryInstances too). "network" and
+  "export" have no field tables in ganeti.query yet: they are refused with
   OpPrereqError(ECODE_INVAL) naming the resource type, also by their classic
-  methods (QueryInstances, QueryNetworks, QueryExports), rather than
-  answering with made-up fields.
+  methods (QueryNetworks, QueryExports), rather than answering with made-up
+  fields.
   Opcode-only resources (cluster, os, extstorage) and unknown ones are
   refused as Ganeti does.
 * Node queries asking for live fields (dtotal, mfree...) collect them with
   the node_info RPC from the online nodes, as luxid does; a node that does
-  not answer gets RS_NODATA for them.
+  not answer gets RS_NODATA for them. Instance queries asking for live
+  fields (status, oper_ram, console...) ask all_instances_info of the
+  instances' online nodes (ganeti.query.instance.MakeInstanceQueryData).
 * Job ids are integers; numeric strings are accepted (as luxid does).
 * SubmitJob* pass the opcode dicts to the job queue, which loads and
   validates them; the queue's "drained" error goes back as it is.
@@ -49,7 +51,8 @@ logger = logging.getLogger(__name__)
 
 # The resources Query/QueryFields serve here.
 _QUERY_RESOURCES = frozenset([qcommon.QR_NODE, qcommon.QR_GROUP, qcommon.QR_JOB,
-                              qcommon.QR_LOCK, qcommon.QR_FILTER])
+                              qcommon.QR_LOCK, qcommon.QR_FILTER,
+                              qcommon.QR_INSTANCE])
 _TAG_KINDS = ("cluster", "node", "nodegroup", "instance", "network")
 _FILTER_PREDICATES = frozenset(["jobid", "opcode", "reason"])
 _FILTER_ACTIONS = frozenset(["ACCEPT", "PAUSE", "REJECT", "CONTINUE"])
@@ -344,6 +347,10 @@ class LuxiHandler:
         if what == qcommon.QR_GROUP:
             qry = query.Query(query.GROUP_FIELDS, fields, qfilter, namefield="name")
             return query.GetQueryResponse(qry, self._GroupData(qry, None))
+        if what == qcommon.QR_INSTANCE:
+            qry = query.Query(query.INSTANCE_FIELDS, fields, qfilter,
+                              namefield="name")
+            return query.GetQueryResponse(qry, self._InstanceData(qry, None))
         if what == qcommon.QR_LOCK:
             qry = query.Query(query.LOCK_FIELDS, fields, qfilter, namefield="name")
             return query.GetQueryResponse(qry, self._LockRows())
@@ -354,7 +361,8 @@ class LuxiHandler:
         fields = _MaybeStrList(fields, "field list")
         tables = {qcommon.QR_NODE: query.NODE_FIELDS, qcommon.QR_JOB: query.JOB_FIELDS,
                   qcommon.QR_LOCK: query.LOCK_FIELDS, qcommon.QR_FILTER: FILTER_FIELDS,
-                  qcommon.QR_GROUP: query.GROUP_FIELDS}
+                  qcommon.QR_GROUP: query.GROUP_FIELDS,
+                  qcommon.QR_INSTANCE: query.INSTANCE_FIELDS}
         if what not in tables:
             raise _Unsupported(what)
         return query.QueryFields(tables[what], fields)
@@ -367,9 +375,13 @@ class LuxiHandler:
         return qry.OldStyleQuery(self._NodeData(qry, names),
                                  sort_by_name=not names)
 
-    def QueryInstances(self, names: Any, fields: Any, use_locking: Any) -> Any:
+    def QueryInstances(self, names: Any, fields: Any, use_locking: Any) -> list[Any]:
+        names = _MaybeStrList(names, "instance name list") or []
         self._CheckNoSync(use_locking)
-        raise _Unsupported(qcommon.QR_INSTANCE)
+        qry = query.Query(query.INSTANCE_FIELDS, _StrList(fields, "field list"),
+                          None, namefield="name")
+        return qry.OldStyleQuery(self._InstanceData(qry, names),
+                                 sort_by_name=not names)
 
     def QueryGroups(self, names: Any, fields: Any, use_locking: Any) -> list[Any]:
         names = _MaybeStrList(names, "group name list") or []
@@ -428,6 +440,25 @@ class LuxiHandler:
             cluster_ndparams=cfg.GetClusterInfo().ndparams, live_data=live,
             inst_secondaries={uuid: cfg.GetInstanceSecondaryNodes(uuid)
                               for uuid in instances})
+
+    def _InstanceData(self, qry: Any, names: list[str] | None) -> Any:
+        """The InstanceQueryData of the named instances (by name or uuid), or
+        all; live data only if the query needs it.
+
+        Raises:
+          errors.OpPrereqError: (ECODE_NOENT) a name is unknown.
+        """
+        cfg = self._cfg
+        if names is None:
+            requested = qry.RequestedNames()
+            names = [str(name) for name in requested] if requested else None
+        uuids = None
+        if names:
+            instances = cfg.GetAllInstancesInfo()
+            uuids = [_LookupByName("Instance", instances, name).uuid
+                     for name in names]
+        return query.MakeInstanceQueryData(cfg, uuids, qry.RequestedData(),
+                                           rpc=self._context.GetRpc(cfg))
 
     def _GroupData(self, qry: Any, names: list[str] | None) -> Any:
         """The GroupQueryData of the named groups (by name or uuid), or all.

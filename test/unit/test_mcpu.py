@@ -434,3 +434,34 @@ def _WaitForPending(kit, count):
             return
         time.sleep(0.01)
     raise AssertionError("waiters did not queue")
+
+
+class LUTestAddLock(NoHooksLU):
+    """Adds an instance lock, as creating an instance does."""
+
+    REQ_BGL = False
+
+    def ExpandNames(self):
+        self.needed_locks = {}
+        self.add_locks[locking.LEVEL_INSTANCE] = "inst1.example.com"
+
+    def Exec(self, feedback_fn):
+        return self.glm.list_owned(locking.LEVEL_INSTANCE)
+
+
+class OpTestAddLock(OpCode):
+    OP_PARAMS = []
+
+
+def testAddingAnExistingLockIsACleanError(kit, monkeypatch):
+    # Two jobs creating the same object: the second gets OpPrereqError
+    # (ECODE_NOTUNIQUE), and the first job's lock is left in place.
+    monkeypatch.setattr(cmdlib, "LUTestAddLock", LUTestAddLock, raising=False)
+    kit.context.glm.acquire(locking.LEVEL_CLUSTER, locking.BGL, shared=1)
+    kit.context.glm.add(locking.LEVEL_INSTANCE, "inst1.example.com")
+    kit.context.glm.release(locking.LEVEL_CLUSTER)
+    with pytest.raises(errors.OpPrereqError) as err:
+        kit.Run(OpTestAddLock())
+    assert err.value.args[1] == errors.ECODE_NOTUNIQUE
+    assert "inst1.example.com" in err.value.args[0]
+    assert "inst1.example.com" in kit.context.glm._names(locking.LEVEL_INSTANCE)

@@ -650,4 +650,5 @@ def test_node_filters():
 def test_all_fields_map():
     assert query.ALL_FIELDS == {"job": query.JOB_FIELDS, "lock": query.LOCK_FIELDS,
                                 "node": query.NODE_FIELDS,
-                                "group": query.GROUP_FIELDS}
+                                "group": query.GROUP_FIELDS,
+                                "instance": query.INSTANCE_FIELDS}

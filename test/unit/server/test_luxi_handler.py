@@ -233,7 +233,6 @@ def test_sync_classic_queries_are_refused(handler, method):
 
 
 @pytest.mark.parametrize("what, message", [
-    ("instance", "not supported yet"),
     ("network", "not supported yet"), ("export", "not supported yet"),
     ("cluster", "OP_QUERY"), ("nosuch", "Resource type 'nosuch' unknown"),
 ])
