@@ -298,13 +298,16 @@ def fake_qemu(tmp_path):
         pidfile = hv.paths.PidFile(name)
         proc = subprocess.Popen(
             [sys.executable, "-c",
-             "import signal, time; signal.signal(signal.SIGTERM,"
-             " lambda *a: exit(0)); time.sleep(60)",
-             "-name", name, "-m", "512", "-smp", "3", "-pidfile", pidfile])
+             "import signal, sys, time; signal.signal(signal.SIGTERM,"
+             " lambda *a: exit(0)); print('ready', flush=True); time.sleep(60)",
+             "-name", name, "-m", "512", "-smp", "3", "-pidfile", pidfile],
+            stdout=subprocess.PIPE, text=True)
         procs.append(proc)
+        # Only once its SIGTERM handler is installed does it act like qemu
+        # (a loaded machine can take longer than any fixed sleep to get there).
+        assert proc.stdout.readline() == "ready\n"
         with open(pidfile, "w") as fh:
             fh.write(f"{proc.pid}\n")
-        time.sleep(0.05)
         return proc
 
     yield _Start
@@ -312,6 +315,7 @@ def fake_qemu(tmp_path):
         if proc.poll() is None:
             proc.kill()
         proc.wait()
+        proc.stdout.close()
 
 
 def test_running_instance_found_by_a_fresh_driver(tmp_path, fake_qemu):
