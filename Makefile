@@ -20,6 +20,10 @@ install: deps man
 	for page in build/man/*.[78]; do \
 	  install -m 0644 $$page $(DESTDIR)$(PREFIX)/share/man/man$${page##*.}/; done
 	-mandb -q >/dev/null 2>&1
+	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)/etc/cron.d
+	install -m 0755 daemons/ganeti-watcher daemons/ganeti-cleaner $(DESTDIR)$(PREFIX)/sbin/
+	sed 's#@SBINDIR@#$(PREFIX)/sbin#g' doc/examples/ganeti.cron > $(DESTDIR)/etc/cron.d/ganeti
+	chmod 0644 $(DESTDIR)/etc/cron.d/ganeti
 
 # The whole suite: unit tests, then integration tests against real daemons.
 test: deps man
