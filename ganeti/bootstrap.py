@@ -767,19 +767,27 @@ def EnsureClusterDirs() -> None:
 
 
 def _PrepareFileStorage(values: dict[str, Any]) -> None:
-    """Create the enabled file storage directories (0750), and list them in
-    the allowed file storage paths file if this node has none yet."""
+    """Create the file storage directories (0750), and list them in the
+    allowed file storage paths file if this node has none yet.
+
+    The file and shared file dirs are always listed (node-daemon-setup lists
+    the same ones on added nodes, so every node has the same file), the
+    gluster dir only when that template is enabled.
+    """
+    from ganeti.storage import filestorage
+
     templates = values["enabled_disk_templates"]
-    dirs = [values[key] for template, key in (
-        (constants.DT_FILE, "file_storage_dir"),
-        (constants.DT_SHARED_FILE, "shared_file_storage_dir"),
-        (constants.DT_GLUSTER, "gluster_storage_dir")) if template in templates]
+    keys = ["file_storage_dir", "shared_file_storage_dir"]
+    if constants.DT_GLUSTER in templates:
+        keys.append("gluster_storage_dir")
+    dirs = [values[key] for key in keys if values.get(key)]
     try:
         for path in dirs:
             os.makedirs(path, mode=0o750, exist_ok=True)
         if dirs and not os.path.exists(pathutils.FILE_STORAGE_PATHS_FILE):
+            entries = [filestorage.StoragePathsFileEntry(path) for path in dirs]
             io.WriteFile(pathutils.FILE_STORAGE_PATHS_FILE,
-                         "".join(f"{path}\n" for path in dirs), mode=0o644)
+                         "".join(f"{entry}\n" for entry in entries), mode=0o644)
     except OSError as err:
         raise errors.OpExecError(f"Cannot create the file storage directory: {err}"
                                  ) from err

@@ -362,7 +362,8 @@ def _StorageUnits(cfg: Any, disk_template: str | None
                 constants.ST_SHARED_FILE: cluster.shared_file_storage_dir}.get(
                     storage or "")
         if path:
-            return [[storage, vcluster.MakeVirtualPath(path), []]], storage
+            wire = vcluster.MakeVirtualPath(path, allow_outside=True)
+            return [[storage, wire, []]], storage
         if storage == constants.ST_LVM_VG and cluster.volume_group_name:
             return [[storage, cluster.volume_group_name, [False]]], storage
     return [], None

@@ -90,10 +90,19 @@ def _RemoveNodePrefix(path: str, _noderoot: str | None = None) -> str:
     return posixpath.normpath(path[len(root):])
 
 
-def MakeVirtualPath(path: str, _noderoot: str | None = None) -> str:
-    """Turn a local path into its wire form (see module doc)."""
+def MakeVirtualPath(path: str, _noderoot: str | None = None,
+                    allow_outside: bool = False) -> str:
+    """Turn a local path into its wire form (see module doc).
+
+    Args:
+      allow_outside: a path outside the node root (a directory every virtual
+        node shares, such as a shared file storage dir) travels unchanged
+        instead of being refused.
+    """
     root = _ROOTDIR if _noderoot is None else _noderoot
     if not root or path in _NO_VIRT_PATHS:
+        return path
+    if allow_outside and path != root and not path.startswith(root + "/"):
         return path
     return constants.VIRTUAL_PATH_PREFIX + _RemoveNodePrefix(path, root)
 

@@ -226,11 +226,8 @@ def LocalPath(path: Any, what: str) -> str:
 
 def WirePath(path: str) -> str:
     """A local path in its wire form (virtual on a virtual node)."""
-    try:
-        return vcluster.MakeVirtualPath(path)
-    except errors.ProgrammerError:
-        # Not below this node's root (e.g. /etc/hosts): sent as it is.
-        return path
+    # Paths outside this node's root (e.g. /etc/hosts) are sent as they are.
+    return vcluster.MakeVirtualPath(path, allow_outside=True)
 
 
 def _GetHypervisorPackage() -> Any:

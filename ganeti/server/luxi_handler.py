@@ -491,7 +491,7 @@ class LuxiHandler:
             if storage == constants.ST_LVM_VG and cluster.volume_group_name:
                 unit = [storage, cluster.volume_group_name, [exclusive]]
             elif storage in paths and (path := paths[storage]):
-                unit = [storage, vcluster.MakeVirtualPath(path), []]
+                unit = [storage, vcluster.MakeVirtualPath(path, allow_outside=True), []]
             else:
                 continue
             if unit not in units:

@@ -103,6 +103,21 @@ def _OtherNodeRelative(path: str) -> tuple[str, str] | None:
     return node, "/" + rest
 
 
+def StoragePathsFileEntry(path: str) -> str:
+    """How a storage directory is written into the file-storage-paths file.
+
+    On a virtual node a directory below the node root is written relative
+    to it, so that every node of a virtual cluster has the same file (and
+    cluster verify, which compares the file's checksums, sees no
+    difference); anything else is written as it is.
+    """
+    path = os.path.normpath(path)
+    root = vcluster.GetRootDirectory()
+    if root and path.startswith(root + "/"):
+        return path[len(root):]
+    return path
+
+
 def LocalizeStoragePath(path: str, shared: bool) -> str:
     """Return where a file storage path of the configuration is on this node.
 

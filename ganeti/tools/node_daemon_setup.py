@@ -341,8 +341,9 @@ def _PrepareFileStorage(values: dict[str, str]) -> None:
     for path in dirs:
         os.makedirs(path, mode=0o750, exist_ok=True)
     if dirs and not os.path.exists(pathutils.FILE_STORAGE_PATHS_FILE):
+        entries = [filestorage.StoragePathsFileEntry(path) for path in dirs]
         io.WriteFile(pathutils.FILE_STORAGE_PATHS_FILE,
-                     "".join(f"{path}\n" for path in dirs), mode=0o644)
+                     "".join(f"{entry}\n" for entry in entries), mode=0o644)
 
 
 def RestartNodeDaemon() -> None:

@@ -366,10 +366,6 @@ def test_node_migrate_evacuate_role_and_modify(cluster):
     assert (name, sorted(pinst_list)) == ("node2", list(moved))
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "masterd's QueryNodes with live data (dtotal/dfree) localizes the shared"
-    " file storage dir with vcluster.MakeVirtualPath and fails when that dir"
-    " lies outside the node root: the master answers 500"))
 def test_bulk_nodes_with_a_shared_file_storage_dir(cluster):
     nodes = cluster.Client().GetNodes(bulk=True)
     assert sorted(node["name"] for node in nodes) == ["node1", "node2"]

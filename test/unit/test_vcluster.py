@@ -96,3 +96,10 @@ def test_inconsistent_environment_is_a_configuration_error(env):
     proc = _RunWithEnv(env, "import ganeti.vcluster")
     assert proc.returncode != 0
     assert "ConfigurationError" in proc.stderr
+
+
+def test_shared_paths_outside_the_root_may_travel_unchanged():
+    assert vcluster.MakeVirtualPath("/srv/shared", ROOT, allow_outside=True) == (
+        "/srv/shared")
+    assert vcluster.MakeVirtualPath(ROOT + "/srv/x", ROOT, allow_outside=True) == (
+        constants.VIRTUAL_PATH_PREFIX + "/srv/x")

@@ -246,7 +246,8 @@ def testAllowsTheClustersFileStorageDirs(tmp_path, cluster_pem):
     proc = _Run(root, _Input(cluster_pem, ssconf=values))
     assert proc.returncode == 0, proc.stderr
     allowed = (root / "etc/ganeti/file-storage-paths").read_text().split()
-    assert allowed == [str(root / "srv/ganeti/file-storage"), str(shared)]
+    # Below the node root: written relative to it, as on every other node.
+    assert allowed == ["/srv/ganeti/file-storage", str(shared)]
     assert (root / "srv/ganeti/file-storage").is_dir() and shared.is_dir()
     (root / "etc/ganeti/file-storage-paths").write_text("/mine\n")
     assert _Run(root, _Input(cluster_pem, ssconf=values)).returncode == 0
