@@ -301,6 +301,9 @@ def ExecMasterd(_options: optparse.Values, _args: list[str],
         process.RemovePidFile(pathutils.GetPidFilename(constants.MASTERD))
         logging.shutdown()
         os._exit(daemon.EXIT_SUCCESS)
+    if context.distributor is not None:
+        # ssconf files still being sent go out before the master stops.
+        context.distributor.Shutdown(distribute.SHUTDOWN_TIMEOUT)
     context.Close()
 
 

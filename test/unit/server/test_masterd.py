@@ -164,7 +164,9 @@ def dist(tmp_path):
     distributor = distribute.ClusterDistributor(lambda: holder["cfg"],
                                                 lambda: runner, store=store)
     holder["cfg"] = _MakeCfg(tmp_path, hook=distributor.OnConfigSave)
-    return holder["cfg"], distributor, runner, tmp_path
+    yield holder["cfg"], distributor, runner, tmp_path
+    # Pending background sends (and their retries) end with the test.
+    distributor.Shutdown(10)
 
 
 def test_save_copies_config_to_online_candidates_and_ssconf_to_online_nodes(dist):
