@@ -464,11 +464,18 @@ class LUClusterVerifyGroup(LogicalUnit, CrossChecks):
         """Check every instance; returns the non-redundant and
         non-auto-balanced counts."""
         non_redundant = non_balanced = 0
+        restarts = self._WatcherRestartCounts()
         for inst_uuid in self.my_inst_uuids:
             inst = self.my_inst_info[inst_uuid]
             if self.op.verbose:
                 feedback_fn(f"* Verifying instance {inst.name}")
             self._VerifyInstance(inst, images, instdisk.get(inst_uuid, {}))
+            tries = restarts.get(inst.name, 0)
+            self._ErrorIf(inst.admin_state == constants.ADMINST_UP
+                          and tries > self._watcher_maxtries,
+                          cv.CV_EINSTANCEDOWN, inst.name,
+                          "the watcher gave up restarting the instance after %d"
+                          " attempts", tries - 1)
             disks = self.cfg.GetInstanceDisks(inst_uuid)
             # A diskless instance is not redundant either (Ganeti's
             # AllDiskOfType without disks).
@@ -478,6 +485,17 @@ class LUClusterVerifyGroup(LogicalUnit, CrossChecks):
             if not cluster.FillBE(inst)[defaults.BE_AUTO_BALANCE]:
                 non_balanced += 1
         return non_redundant, non_balanced
+
+    def _WatcherRestartCounts(self) -> dict[str, int]:
+        """Instance name -> restart attempts, from the watcher's state file
+        of this group on the master (where this LU runs); see
+        ganeti/watcher/state.py. The watcher counts one more than it tried
+        once it gives up."""
+        from ganeti.watcher import MAXTRIES, state  # only here: a program
+
+        self._watcher_maxtries = MAXTRIES
+        return state.ReadRestartCounts(
+            pathutils.WATCHER_GROUP_STATE_FILE % self.group_uuid)
 
     def _ExpectedVolumes(self) -> dict[str, list[str]]:
         """node uuid -> volumes the group's instances (and instances of other

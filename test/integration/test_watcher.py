@@ -194,6 +194,11 @@ def test_restart_limit(cluster):
     (statefile,) = cluster.vc.Root().glob("var/lib/ganeti/watcher.*.data")
     assert json.loads(statefile.read_text())["instance"]["w2"]["restart_count"] == 6
     assert cluster.Status("w2") == "ERROR_down"
+    # gnt-cluster verify says so too.
+    verify = cluster.vc.Cmd(["gnt-cluster", "verify", "--error-codes"])
+    assert verify.returncode != 0
+    assert ("EINSTANCEDOWN:instance:w2:the watcher gave up restarting the instance"
+            " after 5 attempts") in verify.stdout
 
 
 def test_old_jobs_archived_and_two_watchers(cluster):
