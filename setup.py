@@ -6,14 +6,19 @@ import os
 from setuptools import find_packages, setup
 
 
+# Tools a node runs (node-daemon-setup over SSH) or an operator uses.
+_INSTALLED_TOOLS = ["tools/node-daemon-setup", "tools/vcluster-setup"]
+
+
 def _Scripts() -> list[str]:
-    """Daemons and gnt-* commands: every executable file in daemons/ and scripts/."""
+    """Daemons, gnt-* commands (every executable file in daemons/ and
+    scripts/) and the installed tools."""
     found = []
     for folder in ("daemons", "scripts"):
         for path in sorted(glob.glob(os.path.join(folder, "*"))):
             if os.path.isfile(path) and os.access(path, os.X_OK):
                 found.append(path)
-    return found
+    return found + _INSTALLED_TOOLS
 
 
 def _ManPages() -> list[tuple[str, list[str]]]:

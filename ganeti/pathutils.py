@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import sys
+import sysconfig
 
 from ganeti import constants, vcluster
 
@@ -17,10 +18,14 @@ _P = vcluster.AddNodePrefix
 
 # Installation prefixes (not virtualised: shared by every virtual node).
 PKGLIBDIR = os.path.join(sys.prefix, "lib", "ganeti")
-# Where the daemons and tools of this installation live.
+# Where the daemons and tools live: the source tree's daemons/ and tools/
+# when running from a checkout, else where setup.py installed the scripts.
 _PKG_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-DAEMONS_DIR = os.path.join(_PKG_ROOT, "daemons")
-TOOLS_DIR = os.path.join(_PKG_ROOT, "tools")
+_SCRIPTS_DIR = sysconfig.get_path("scripts")
+DAEMONS_DIR = (os.path.join(_PKG_ROOT, "daemons")
+               if os.path.isdir(os.path.join(_PKG_ROOT, "daemons")) else _SCRIPTS_DIR)
+TOOLS_DIR = (os.path.join(_PKG_ROOT, "tools")
+             if os.path.isdir(os.path.join(_PKG_ROOT, "tools")) else _SCRIPTS_DIR)
 
 DEFAULT_FILE_STORAGE_DIR = _P("/srv/ganeti/file-storage")
 DEFAULT_SHARED_FILE_STORAGE_DIR = _P("/srv/ganeti/shared-file-storage")

@@ -411,3 +411,7 @@ def _FormatError(err: errors.GenericError) -> str:
     if isinstance(err, errors.OpPrereqError) and err.args:
         return str(err.args[0])
     return str(err)
+
+
+if __name__ == "__main__":
+    sys.exit(Main())
