@@ -17,11 +17,12 @@ a selection option names them (--node, --primary, --secondary, --all,
 
 from __future__ import annotations
 
+import importlib
 import itertools
 from collections.abc import Callable
 from typing import Any
 
-from ganeti import cli, errors, opcodes, opcodes_base
+from ganeti import cli, errors, opcodes_base
 from ganeti.cli import (
     ABSOLUTE_OPT,
     ALL_OPT,
@@ -109,19 +110,56 @@ from ganeti.cli import (
     ToStdout,
     cli_option,
 )
-from ganeti.client.gnt_instance_console import ConnectToInstanceConsole
-from ganeti.client.gnt_instance_create import AddInstance, BatchCreate
-from ganeti.client.gnt_instance_info import ShowInstanceConfig
-from ganeti.client.gnt_instance_modify import (
-    ActivateDisks,
-    DeactivateDisks,
-    GrowDisk,
-    RecreateDisks,
-    SetInstanceParams,
-)
 from ganeti.utils.text import CommaJoin
 
 QR_INSTANCE = "instance"
+
+#: Commands living in the gnt_instance_* modules, imported when run (not at
+#: start-up: `gnt-instance list` needs none of them).
+_LAZY_COMMANDS = {
+    "ConnectToInstanceConsole": "gnt_instance_console",
+    "AddInstance": "gnt_instance_create",
+    "BatchCreate": "gnt_instance_create",
+    "ShowInstanceConfig": "gnt_instance_info",
+    "ActivateDisks": "gnt_instance_modify",
+    "DeactivateDisks": "gnt_instance_modify",
+    "GrowDisk": "gnt_instance_modify",
+    "RecreateDisks": "gnt_instance_modify",
+    "SetInstanceParams": "gnt_instance_modify",
+}
+
+
+def _LoadCommand(name: str) -> Callable[[Any, list[str]], int]:
+    """The command function name of its gnt_instance_* module, imported now."""
+    module = importlib.import_module(f"ganeti.client.{_LAZY_COMMANDS[name]}")
+    return getattr(module, name)
+
+
+def _Lazy(name: str) -> Callable[[Any, list[str]], int]:
+    """A command function that imports its module on the first call."""
+
+    def _Run(opts: Any, args: list[str]) -> int:
+        return _LoadCommand(name)(opts, args)
+
+    _Run.__name__ = _Run.__qualname__ = name
+    return _Run
+
+
+class _LazyOpcodes:
+    """ganeti.opcodes, imported on first use (`gnt-instance list` needs none)."""
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(importlib.import_module("ganeti.opcodes"), name)
+
+
+opcodes = _LazyOpcodes()
+
+
+def __getattr__(name: str) -> Any:
+    """gnt_instance.AddInstance etc. still work (PEP 562, imported on use)."""
+    if name in _LAZY_COMMANDS:
+        return _LoadCommand(name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 #: Fields of "gnt-instance list" without -o.
 _LIST_DEF_FIELDS = ["name", "hypervisor", "os", "pnode", "status", "oper_ram"]
@@ -588,16 +626,17 @@ _ONE_INSTANCE_TAGS = [ArgInstance(min=1, max=1), ArgUnknown()]
 
 commands: dict[str, Any] = {
     "add": (
-        AddInstance, [ArgHost(min=1, max=1)], COMMON_CREATE_OPTS + _ADD_OPTS,
+        _Lazy("AddInstance"), [ArgHost(min=1, max=1)], COMMON_CREATE_OPTS + _ADD_OPTS,
         "[...] -t disk-type -n node[:secondary-node] -o os-type <instance-name>",
         "Creates and adds a new instance to the cluster"),
     "batch-create": (
-        BatchCreate, [ArgFile(min=1, max=1)],
+        _Lazy("BatchCreate"), [ArgFile(min=1, max=1)],
         [DRY_RUN_OPT, PRIORITY_OPT, IALLOCATOR_OPT] + SUBMIT_OPTS,
         "<instances.json>",
         "Create a bunch of instances based on specs in the file."),
     "console": (
-        ConnectToInstanceConsole, ARGS_ONE_INSTANCE, [SHOWCMD_OPT, PRIORITY_OPT],
+        _Lazy("ConnectToInstanceConsole"), ARGS_ONE_INSTANCE,
+        [SHOWCMD_OPT, PRIORITY_OPT],
         "[--show-cmd] <instance-name>",
         "Opens a console on the specified instance"),
     "failover": (
@@ -626,7 +665,7 @@ commands: dict[str, Any] = {
         "Move instance to an arbitrary node (only for instances of type file"
         " and lv)"),
     "info": (
-        ShowInstanceConfig, ARGS_MANY_INSTANCES,
+        _Lazy("ShowInstanceConfig"), ARGS_MANY_INSTANCES,
         [STATIC_OPT, ALL_OPT, ROMAN_OPT, PRIORITY_OPT],
         "[-s] {--all | <instance-name>...}",
         "Show information on the specified instance(s)"),
@@ -660,7 +699,7 @@ commands: dict[str, Any] = {
         + SUBMIT_OPTS + [DRY_RUN_OPT, PRIORITY_OPT],
         "<old-name> <new-name>", "Rename the instance"),
     "modify": (
-        SetInstanceParams, ARGS_ONE_INSTANCE, _MODIFY_OPTS,
+        _Lazy("SetInstanceParams"), ARGS_ONE_INSTANCE, _MODIFY_OPTS,
         "<instance-name>", "Alters the parameters of an instance"),
     "shutdown": (
         GenericManyOps("shutdown", _ShutdownInstance), [ArgInstance()],
@@ -681,20 +720,20 @@ commands: dict[str, Any] = {
         + [SHUTDOWN_TIMEOUT_OPT, DRY_RUN_OPT, PRIORITY_OPT],
         "<instance-name>...", "Reboots one or more instances"),
     "activate-disks": (
-        ActivateDisks, ARGS_ONE_INSTANCE,
+        _Lazy("ActivateDisks"), ARGS_ONE_INSTANCE,
         SUBMIT_OPTS + [IGNORE_SIZE_OPT, PRIORITY_OPT, WFSYNC_OPT],
         "<instance-name>", "Activate an instance's disks"),
     "deactivate-disks": (
-        DeactivateDisks, ARGS_ONE_INSTANCE,
+        _Lazy("DeactivateDisks"), ARGS_ONE_INSTANCE,
         [FORCE_OPT] + SUBMIT_OPTS + [DRY_RUN_OPT, PRIORITY_OPT],
         "[-f] <instance-name>", "Deactivate an instance's disks"),
     "recreate-disks": (
-        RecreateDisks, ARGS_ONE_INSTANCE,
+        _Lazy("RecreateDisks"), ARGS_ONE_INSTANCE,
         SUBMIT_OPTS + [DISK_OPT, NODE_PLACEMENT_OPT, DRY_RUN_OPT, PRIORITY_OPT,
                        IALLOCATOR_OPT],
         "<instance-name>", "Recreate an instance's disks"),
     "grow-disk": (
-        GrowDisk, [ArgInstance(min=1, max=1), ArgUnknown(min=1, max=1),
+        _Lazy("GrowDisk"), [ArgInstance(min=1, max=1), ArgUnknown(min=1, max=1),
                    ArgUnknown(min=1, max=1)],
         SUBMIT_OPTS + [NWSYNC_OPT, DRY_RUN_OPT, PRIORITY_OPT, ABSOLUTE_OPT,
                        IGNORE_IPOLICY_OPT],
