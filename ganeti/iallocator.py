@@ -37,6 +37,8 @@ Which program answers (Run):
 
 from __future__ import annotations
 
+import abc
+
 import logging
 import os
 from collections.abc import Callable
@@ -103,7 +105,7 @@ def FindIAllocatorScript(name: str,
 # --- requests ---------------------------------------------------------------------
 
 
-class IARequestBase:
+class IARequestBase(abc.ABC):
     """One allocator request; subclasses set MODE, REQ_PARAMS, REQ_RESULT."""
 
     MODE = ""
@@ -139,9 +141,9 @@ class IARequestBase:
                     f"Request parameter '{param}' has invalid type"
                     f" {type(value).__name__}/value {value!r}", errors.ECODE_INVAL)
 
+    @abc.abstractmethod
     def GetRequest(self, cfg: Any) -> dict[str, Any]:
         """The "request" part of the input document (without "type")."""
-        raise NotImplementedError
 
     def GetHypervisor(self, cfg: Any) -> str | None:
         """The hypervisor whose node data the allocator needs."""
