@@ -40,13 +40,13 @@ from typing import Any
 
 _HERE = os.path.dirname(os.path.abspath(__file__))
 _TREE = os.path.dirname(_HERE)
-for _path in (_TREE, os.path.join(_TREE, "test"), os.path.join(_TREE, "test",
-                                                                "integration")):
+for _path in (_TREE, os.path.join(_TREE, "test")):
     if _path not in sys.path:
         sys.path.insert(0, _path)
 
 from support.cluster import FINALIZED, WaitJob  # noqa: E402
-from test_instances_fake import OS_DIR, Cluster  # noqa: E402
+from support.instance_cluster import OS_DIR  # noqa: E402
+from support.instance_cluster import InstanceCluster as Cluster  # noqa: E402
 
 from ganeti import defaults, errors, luxi, objects, opcodes  # noqa: E402
 from ganeti.tools import guest_kit  # noqa: E402

@@ -15,88 +15,25 @@ Every process started is stopped by pid at the end.
 from __future__ import annotations
 
 import json
-import os
 import pathlib
 import time
 
 import pytest
 
 from support import sshd as sshd_support
-from support.cluster import MasterCluster, WaitJob
+from support.cluster import WaitJob
+from support.instance_cluster import NODES, InstanceCluster, RunInstanceCluster
 
-from ganeti import luxi, opcodes
+from ganeti import opcodes
 
 TREE = pathlib.Path(__file__).resolve().parents[2]
-OS_DIR = TREE / "test" / "data" / "os"
-OS = "api20+default"
-NODES = ("node1", "node2", "node3")
 
 pytestmark = pytest.mark.skipif(not sshd_support.Available(),
                                 reason="OpenSSH sshd is needed to add nodes")
 
 
-class Cluster:
-    """The virtual cluster, its sshds and a LUXI client on the master."""
-
-    def __init__(self, base: pathlib.Path) -> None:
-        self.base = base
-        (base / "vc").mkdir()
-        self.vc = MasterCluster.VclusterSetup(base / "vc", count=3)
-        self.key = sshd_support.ClientKey(base / "ssh-key")
-        self.servers: list = []
-        self.next_ip = 10
-
-    def Start(self) -> None:
-        proc = self.vc.InitWithCli(["--enabled-disk-templates=diskless,file",
-                                    "-N", "mode=routed,link=main"])
-        assert proc.returncode == 0, proc.stderr
-        for node in NODES[1:]:
-            env = sshd_support.NodeEnv(self.vc.Root(node), node, self.vc.base / "hosts",
-                                       GANETI_OS_SEARCH_PATH=str(OS_DIR),
-                                       GANETI_NODED_PORT=str(self.vc.port))
-            server = sshd_support.Sshd(self.base / f"sshd-{node}", self.vc.ips[node],
-                                       self.key, node_env=env)
-            self.servers.append(server)
-            server.Start()
-            proc = self.vc.Cmd(["gnt-node", "add", "--no-ssh-key-check",
-                                "--node-parameters", f"ssh_port={server.port}",
-                                node], timeout=180,
-                               GANETI_SSH_KEY_FILE=str(self.key.path))
-            assert proc.returncode == 0, proc.stderr
-        self.vc.RecordDaemons()
-
-    def Stop(self) -> list[int]:
-        for server in self.servers:
-            server.Stop()
-        return self.vc.StopAll()
-
-    # --- jobs and queries ----------------------------------------------------------
-
-    def Client(self) -> luxi.Client:
-        return luxi.Client(address=self.vc.Socket("master"))
-
-    def Submit(self, *ops: opcodes.OpCode, timeout: float = 120) -> tuple[str, list]:
-        """Run one job; return its status and the opcodes' results."""
-        with self.Client() as client:
-            job_id = client.SubmitJob(list(ops))
-            status = WaitJob(client, job_id, timeout=timeout)
-            ((_, results),) = client.QueryJobs([job_id], ["status", "opresult"])
-        return status, results
-
-    def Ok(self, *ops: opcodes.OpCode) -> list:
-        status, results = self.Submit(*ops)
-        assert status == "success", results
-        return results
-
-    def Query(self, fields: list[str], names: list[str] | None = None) -> list[list]:
-        qfilter = None if not names else ["|"] + [["=", "name", n] for n in names]
-        with self.Client() as client:
-            result = client.Query("instance", fields, qfilter)
-        return [[value for _, value in row] for row in result["data"]]
-
-    def Status(self, name: str) -> str:
-        ((status,),) = self.Query(["status"], [name])
-        return status
+class Cluster(InstanceCluster):
+    """The shared instance cluster plus what these tests look at."""
 
     # --- what is on disk -----------------------------------------------------------
 
@@ -122,41 +59,11 @@ class Cluster:
                 found += [f"{node}:{p.name}" for p in links.iterdir()]
         return found
 
-    def Ip(self) -> str:
-        self.next_ip += 1
-        return f"192.0.2.{self.next_ip % 250}"
-
-    def CreateOp(self, name: str, **kwargs) -> opcodes.OpInstanceCreate:
-        params = {"instance_name": name, "mode": "create", "disks": [],
-                  "disk_template": "diskless", "nics": [{"ip": self.Ip()}],
-                  "os_type": OS, "pnode": "node1", "name_check": False,
-                  "ip_check": False}
-        params.update(kwargs)
-        if params.get("iallocator"):
-            params.pop("pnode")
-        return opcodes.OpInstanceCreate(**params)
-
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory):
-    base = tmp_path_factory.mktemp("instances")
-    old = os.environ.get("GANETI_OS_SEARCH_PATH")
-    # noded on node1 (started by gnt-cluster init) inherits the search path.
-    os.environ["GANETI_OS_SEARCH_PATH"] = str(OS_DIR)
-    vc = Cluster(base)
-    body_ok = False
-    try:
-        vc.Start()
+    with RunInstanceCluster(tmp_path_factory.mktemp("instances"), Cluster) as vc:
         yield vc
-        body_ok = True
-    finally:
-        left = vc.Stop()
-        if old is None:
-            os.environ.pop("GANETI_OS_SEARCH_PATH", None)
-        else:
-            os.environ["GANETI_OS_SEARCH_PATH"] = old
-    if body_ok:
-        assert left == [], f"processes left after daemon-util stop-all: {left}"
 
 
 def test_create_list_start_stop_reboot(cluster):

@@ -18,62 +18,18 @@ import time
 import pytest
 
 from support import sshd as sshd_support
-from support.cluster import MasterCluster, WaitJob
+from support.instance_cluster import InstanceCluster, RunInstanceCluster
 
 from ganeti import opcodes
 
 TREE = pathlib.Path(__file__).resolve().parents[2]
-OS_DIR = TREE / "test" / "data" / "os"
-NODES = ("node1", "node2", "node3")
 
 pytestmark = pytest.mark.skipif(not sshd_support.Available(),
                                 reason="OpenSSH sshd is needed to add nodes")
 
 
-class Cluster:
-    def __init__(self, base: pathlib.Path) -> None:
-        self.base = base
-        (base / "vc").mkdir()
-        self.vc = MasterCluster.VclusterSetup(base / "vc", count=3)
-        self.key = sshd_support.ClientKey(base / "ssh-key")
-        self.servers: list = []
-
-    def Start(self) -> None:
-        proc = self.vc.InitWithCli(["--enabled-disk-templates=diskless,file",
-                                    "-N", "mode=routed,link=main"])
-        assert proc.returncode == 0, proc.stderr
-        for node in NODES[1:]:
-            env = sshd_support.NodeEnv(self.vc.Root(node), node, self.vc.base / "hosts",
-                                       GANETI_OS_SEARCH_PATH=str(OS_DIR),
-                                       GANETI_NODED_PORT=str(self.vc.port))
-            server = sshd_support.Sshd(self.base / f"sshd-{node}", self.vc.ips[node],
-                                       self.key, node_env=env)
-            self.servers.append(server)
-            server.Start()
-            proc = self.vc.Cmd(["gnt-node", "add", "--no-ssh-key-check",
-                                "--node-parameters", f"ssh_port={server.port}",
-                                node], timeout=180,
-                               GANETI_SSH_KEY_FILE=str(self.key.path))
-            assert proc.returncode == 0, proc.stderr
-        self.vc.RecordDaemons()
-
-    def Stop(self) -> list[int]:
-        for server in self.servers:
-            server.Stop()
-        return self.vc.StopAll()
-
-    def Ok(self, *ops) -> list:
-        with self.vc.Client("master") as client:
-            job_id = client.SubmitJob(list(ops))
-            status = WaitJob(client, job_id, timeout=120)
-            ((_, results),) = client.QueryJobs([job_id], ["status", "opresult"])
-        assert status == "success", results
-        return results
-
-    def Status(self, name: str) -> str:
-        with self.vc.Client() as client:
-            result = client.Query("instance", ["status"], ["=", "name", name])
-        return result["data"][0][0][1]
+class Cluster(InstanceCluster):
+    """The shared instance cluster plus the watcher's programs and files."""
 
     def Watcher(self, *args: str, node: str = "node1") -> subprocess.CompletedProcess:
         return self.vc.Cmd(["ganeti-watcher", "--wait-children", *args], node=node,
@@ -90,23 +46,8 @@ class Cluster:
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory):
-    base = tmp_path_factory.mktemp("watcher")
-    old = os.environ.get("GANETI_OS_SEARCH_PATH")
-    os.environ["GANETI_OS_SEARCH_PATH"] = str(OS_DIR)
-    vc = Cluster(base)
-    body_ok = False
-    try:
-        vc.Start()
+    with RunInstanceCluster(tmp_path_factory.mktemp("watcher"), Cluster) as vc:
         yield vc
-        body_ok = True
-    finally:
-        left = vc.Stop()
-        if old is None:
-            os.environ.pop("GANETI_OS_SEARCH_PATH", None)
-        else:
-            os.environ["GANETI_OS_SEARCH_PATH"] = old
-    if body_ok:
-        assert left == [], f"processes left after daemon-util stop-all: {left}"
 
 
 _IPS = iter(range(11, 250))
