@@ -60,9 +60,8 @@ IMAGE_MIB = 8
 DISK_SIZE = "1G"  # sparse; the smallest disk the default policy allows
 GUEST_MEMORY = 128
 BOOT_TIMEOUT = 90.0
-# Node fields from the configuration only: the master cannot yet report the
-# storage of a shared directory outside the node roots (see Start).
-NODE_FIELDS = "name,role,pip,pinst_cnt,pinst_list"
+# Ganeti's default columns plus the role and the instances on each node.
+NODE_FIELDS = "+role,pinst_list"
 # Ganeti's default kvm migration_port; another one if it is taken here.
 DEFAULT_MIGRATION_PORT = 8102
 
