@@ -37,7 +37,7 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
-from ganeti import constants, errors, objects
+from ganeti import constants, errors, objects, pathutils
 from ganeti.hypervisor import hv_base
 from ganeti.hypervisor.hv_kvm import cmdline as kc
 from ganeti.hypervisor.hv_kvm import kvm_utils, netdev, qmp, runtime
@@ -62,6 +62,24 @@ _MIGRATION_STATUS_MAP = {"completed": hv_base.HV_MIGRATION_COMPLETED,
                          "failed": hv_base.HV_MIGRATION_FAILED,
                          "cancelled": hv_base.HV_MIGRATION_CANCELLED,
                          "none": hv_base.HV_MIGRATION_FAILED}
+
+
+def _LocalDiskLinks(kvm_runtime: runtime.KvmRuntime) -> runtime.KvmRuntime:
+    """Point the source's disk links at this node's own links.
+
+    The runtime comes from the source node, whose disk links are
+    <run dir>/instance-disks/<instance>:<index>. On real nodes that path is
+    the same everywhere; on a virtual cluster it lies below the source node's
+    root, so the destination uses its own link of the same name (the LU has
+    assembled the disks here before the migration).
+    """
+    disks = []
+    for disk, link, uri in kvm_runtime.disks:
+        local = os.path.join(pathutils.DISK_LINKS_DIR, os.path.basename(link))
+        if link != local and os.path.lexists(local):
+            link = local
+        disks.append((disk, link, uri))
+    return kvm_runtime._replace(disks=disks)
 
 
 class KVMHypervisor(hv_base.BaseHypervisor):
@@ -588,8 +606,8 @@ class KVMHypervisor(hv_base.BaseHypervisor):
         """
         name = hv_base.CheckInstanceName(instance.name)
         self._CheckDown(name)
-        kvm_runtime = runtime.ParseRuntime(info)
-        runtime.WriteRuntime(self._paths, name, info)
+        kvm_runtime = _LocalDiskLinks(runtime.ParseRuntime(info))
+        runtime.WriteRuntime(self._paths, name, runtime.SerializeRuntime(kvm_runtime))
         port = int(instance.hvparams[kc.HV_MIGRATION_PORT])
         self._ExecuteOrCleanup(instance, kvm_runtime, incoming=(target, port))
 
