@@ -38,11 +38,8 @@ import tempfile
 import time
 from typing import Any
 
-_HERE = os.path.dirname(os.path.abspath(__file__))
-_TREE = os.path.dirname(_HERE)
-for _path in (_TREE, os.path.join(_TREE, "test")):
-    if _path not in sys.path:
-        sys.path.insert(0, _path)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from benchlib import TREE as _TREE, Percentile, Row  # noqa: E402
 
 from support.cluster import FINALIZED, WaitJob  # noqa: E402
 from support.instance_cluster import OS_DIR  # noqa: E402
@@ -59,22 +56,6 @@ LIST_RUNS = 5
 TARGET_CREATE_MS = 100.0
 TARGET_OP_MS = 100.0
 TARGET_LIST_MS = 200.0
-
-
-def _Percentile(values: list[float], pct: float) -> float:
-    ordered = sorted(values)
-    rank = max(0, min(len(ordered) - 1, round(pct / 100 * len(ordered)) - 1))
-    return ordered[rank]
-
-
-def _Row(name: str, value: float, unit: str, target: float | None = None,
-         note: str = "") -> dict[str, Any]:
-    row: dict[str, Any] = {"name": name, "value": value, "unit": unit}
-    if target is not None:
-        row["target"] = target
-    if note:
-        row["note"] = note
-    return row
 
 
 def _Timed(client: luxi.Client, op: opcodes.OpCode) -> float:
@@ -108,9 +89,9 @@ def _MeasureCreate(vc: Cluster, client: luxi.Client) -> list[dict[str, Any]]:
         _Timed(client, _Create(vc, f"warm{idx}"))
     times = [_Timed(client, _Create(vc, f"lat{idx}")) for idx in range(CREATES)]
     name = "fake diskless instance create, submit to success"
-    return [_Row(f"{name} p50", _Percentile(times, 50), "ms", TARGET_CREATE_MS,
+    return [Row(f"{name} p50", Percentile(times, 50), "ms", TARGET_CREATE_MS,
                  note="3 nodes, LUXI, job followed as cli.PollJob does"),
-            _Row(f"{name} p99", _Percentile(times, 99), "ms")]
+            Row(f"{name} p99", Percentile(times, 99), "ms")]
 
 
 def _MeasureOps(client: luxi.Client) -> list[dict[str, Any]]:
@@ -122,7 +103,7 @@ def _MeasureOps(client: luxi.Client) -> list[dict[str, Any]]:
     names = [f"lat{idx % CREATES}" for idx in range(OPS)]
     for what, make in ops:
         times = [_Timed(client, make(name)) for name in names]
-        rows.append(_Row(f"instance {what} latency p50", _Percentile(times, 50),
+        rows.append(Row(f"instance {what} latency p50", Percentile(times, 50),
                          "ms", TARGET_OP_MS))
     return rows
 
@@ -193,10 +174,10 @@ def _MeasureList(vc: Cluster, client: luxi.Client, have: int
         if idx:
             times.append((time.perf_counter() - start) * 1000)
     lines = len(proc.stdout.splitlines())
-    return [_Row(f"LUXI Query(instance, default list fields), {LIST_SIZE} instances"
+    return [Row(f"LUXI Query(instance, default list fields), {LIST_SIZE} instances"
                  " p50", statistics.median(query_times), "ms",
                  note="live data from all_instances_info of 3 nodes"),
-            _Row(f"`gnt-instance list`, {LIST_SIZE} instances (whole command) p50",
+            Row(f"`gnt-instance list`, {LIST_SIZE} instances (whole command) p50",
                  statistics.median(times), "ms", TARGET_LIST_MS,
                  note=f"{lines} lines, byte-compiled tree; real Ganeti 3.0:"
                       " 224 ms for 200 instances")]
@@ -319,9 +300,9 @@ def _MeasureKvm() -> list[dict[str, Any]]:
         finally:
             nodes.KillAll()
     note = "TCG, driver level as test_kvm.py, median of 3"
-    return [_Row("kvm start (StartInstance to running in QMP)", started, "s",
+    return [Row("kvm start (StartInstance to running in QMP)", started, "s",
                  note=note),
-            _Row("kvm live migration, 128 MB guest (migrate to completed)",
+            Row("kvm live migration, 128 MB guest (migrate to completed)",
                  migrated, "s",
                  note=f"{note}; booted guest, bandwidth 1000 MiB/s, same machine")]
 
@@ -339,7 +320,7 @@ def Run() -> list[dict[str, Any]]:
                     rows = _MeasureCreate(vc, client)
                     rows += _MeasureOps(client)
                     elapsed = _Burst(vc, client, "burst", BURST)
-                    rows.append(_Row(
+                    rows.append(Row(
                         f"throughput, {BURST} fake diskless creates in parallel jobs",
                         BURST / elapsed, "instances/s",
                         note="real Ganeti 3.0: 1.0 s per create"))

@@ -35,11 +35,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-_HERE = os.path.dirname(os.path.abspath(__file__))
-_TREE = os.path.dirname(_HERE)
-for _path in (_TREE, os.path.join(_TREE, "test")):
-    if _path not in sys.path:
-        sys.path.insert(0, _path)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from benchlib import Percentile, Row  # noqa: E402
 
 from support import cluster  # noqa: E402
 
@@ -59,25 +56,6 @@ TARGET_QUEUED_TO_RUNNING_MS = 10.0
 
 GANETI_JOBS_PER_S = 6.0
 GANETI_SYNC_JOB_S = 0.47
-
-
-def _Percentile(values: list[float], pct: float) -> float:
-    """Nearest-rank percentile of values (pct in 0..100)."""
-    ordered = sorted(values)
-    rank = max(0, min(len(ordered) - 1, round(pct / 100 * len(ordered)) - 1))
-    return ordered[rank]
-
-
-def _Row(name: str, value: float, unit: str, target: float | None = None,
-         min_target: float | None = None, note: str = "") -> dict[str, Any]:
-    row: dict[str, Any] = {"name": name, "value": value, "unit": unit}
-    if target is not None:
-        row["target"] = target
-    if min_target is not None:
-        row["min_target"] = min_target
-    if note:
-        row["note"] = note
-    return row
 
 
 def _Seconds(timestamp: list[int]) -> float:
@@ -132,10 +110,10 @@ def _MeasureLuxi(client: luxi.Client) -> list[dict[str, Any]]:
     info = _TimeCalls(client.QueryClusterInfo, RTT_CALLS)
     name = "LUXI round trip, QueryConfigValues"
     return [
-        _Row(f"{name} p50", _Percentile(values, 50), "ms"),
-        _Row(f"{name} p99", _Percentile(values, 99), "ms"),
-        _Row("LUXI round trip, QueryClusterInfo p50", _Percentile(info, 50), "ms"),
-        _Row("LUXI round trip, QueryClusterInfo p99", _Percentile(info, 99), "ms"),
+        Row(f"{name} p50", Percentile(values, 50), "ms"),
+        Row(f"{name} p99", Percentile(values, 99), "ms"),
+        Row("LUXI round trip, QueryClusterInfo p50", Percentile(info, 50), "ms"),
+        Row("LUXI round trip, QueryClusterInfo p99", Percentile(info, 99), "ms"),
     ]
 
 
@@ -158,13 +136,13 @@ def _MeasureSyncJobs(client: luxi.Client) -> list[dict[str, Any]]:
     name = f"sync OP_TEST_DELAY({DELAY}) submit-to-success"
     note = f"real Ganeti 3.0: {GANETI_SYNC_JOB_S * 1000:.0f} ms"
     return [
-        _Row(f"{name} p50", _Percentile(durations, 50), "ms", TARGET_SYNC_JOB_MS,
+        Row(f"{name} p50", Percentile(durations, 50), "ms", TARGET_SYNC_JOB_MS,
              note=note),
-        _Row(f"{name} p99", _Percentile(durations, 99), "ms"),
-        _Row("queued-to-running (start_ts - received_ts), idle queue p50",
-             _Percentile(pickup, 50), "ms", TARGET_QUEUED_TO_RUNNING_MS),
-        _Row("queued-to-running (start_ts - received_ts), idle queue p99",
-             _Percentile(pickup, 99), "ms"),
+        Row(f"{name} p99", Percentile(durations, 99), "ms"),
+        Row("queued-to-running (start_ts - received_ts), idle queue p50",
+             Percentile(pickup, 50), "ms", TARGET_QUEUED_TO_RUNNING_MS),
+        Row("queued-to-running (start_ts - received_ts), idle queue p99",
+             Percentile(pickup, 99), "ms"),
     ]
 
 
@@ -194,12 +172,12 @@ def _MeasureBurst(client: luxi.Client) -> list[dict[str, Any]]:
     elapsed = max(ends) - start
     waits = _QueuedToRunning(client, job_ids)
     return [
-        _Row(f"throughput, {BURST_JOBS} delay jobs submitted at once",
+        Row(f"throughput, {BURST_JOBS} delay jobs submitted at once",
              BURST_JOBS / elapsed, "jobs/s", min_target=TARGET_MIN_JOBS_PER_S,
              note=f"real Ganeti 3.0: {GANETI_JOBS_PER_S:g} jobs/s"),
-        _Row(f"SubmitManyJobs of {BURST_JOBS} jobs", (submitted - start) * 1000,
+        Row(f"SubmitManyJobs of {BURST_JOBS} jobs", (submitted - start) * 1000,
              "ms"),
-        _Row("queued-to-running in that burst p50", _Percentile(waits, 50), "ms",
+        Row("queued-to-running in that burst p50", Percentile(waits, 50), "ms",
              note="includes waiting for one of max_running_jobs=20 slots"),
     ]
 
@@ -212,8 +190,8 @@ def _MeasureCli(vc: cluster.MasterCluster) -> list[dict[str, Any]]:
         durations.append((time.perf_counter() - start) * 1000)
         if proc.returncode != 0:
             raise RuntimeError(f"gnt-debug delay failed: {proc.stderr}")
-    return [_Row(f"`gnt-debug delay {DELAY}` command (process start included) p50",
-                 _Percentile(durations, 50), "ms")]
+    return [Row(f"`gnt-debug delay {DELAY}` command (process start included) p50",
+                 Percentile(durations, 50), "ms")]
 
 
 def Run() -> list[dict[str, Any]]:
@@ -308,7 +286,6 @@ def _ProfileMasterd(jobs: int = 200) -> str:
 
 
 def Main(argv: list[str]) -> int:
-    sys.path.insert(0, _HERE)
     import run as bench_run  # bench/run.py: table and verdicts
     rows = Run()
     print(bench_run.FormatTable(rows))

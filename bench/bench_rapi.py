@@ -32,10 +32,8 @@ import tempfile
 import time
 from typing import Any
 
-_HERE = os.path.dirname(os.path.abspath(__file__))
-_TREE = os.path.dirname(_HERE)
-if _TREE not in sys.path:
-    sys.path.insert(0, _TREE)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from benchlib import TREE as _TREE, Percentile  # noqa: E402
 
 from ganeti import luxi, opcodes  # noqa: E402
 from ganeti.rapi import client as rapi_client  # noqa: E402
@@ -66,13 +64,6 @@ bootstrap.InitCluster(
     enabled_disk_templates=["diskless", "file"], modify_ssh_setup=False,
     modify_etc_hosts=False)
 """
-
-
-def _Percentile(values: list[float], pct: float) -> float:
-    """Nearest-rank percentile of values (pct in 0..100)."""
-    ordered = sorted(values)
-    rank = max(0, min(len(ordered) - 1, round(pct / 100 * len(ordered)) - 1))
-    return ordered[rank]
 
 
 def _FreePort(address: str) -> int:
@@ -263,21 +254,21 @@ def Run() -> list[dict[str, Any]]:
         vc.Stop()
     return [
         {"name": f"rapi GET /2/instances?bulk=1 p50 ({INSTANCES} inst)",
-         "value": _Percentile(bulk, 50), "unit": "ms",
+         "value": Percentile(bulk, 50), "unit": "ms",
          "target": TARGET_BULK_P50_MS},
         {"name": f"rapi GET /2/instances?bulk=1 p99 ({INSTANCES} inst)",
-         "value": _Percentile(bulk, 99), "unit": "ms"},
+         "value": Percentile(bulk, 99), "unit": "ms"},
         {"name": f"create {INSTANCES} fake instances (parallel jobs)",
          "value": create_s, "unit": "s"},
         {"name": "rapi GET /2/info p50 (1 client)",
-         "value": _Percentile(single, 50), "unit": "ms"},
+         "value": Percentile(single, 50), "unit": "ms"},
         {"name": "rapi GET /2/info p99 (1 client)",
-         "value": _Percentile(single, 99), "unit": "ms"},
+         "value": Percentile(single, 99), "unit": "ms"},
         {"name": f"rapi GET /2/info p50 ({CLIENTS} clients)",
-         "value": _Percentile(many, 50), "unit": "ms",
+         "value": Percentile(many, 50), "unit": "ms",
          "target": TARGET_INFO_P50_MS},
         {"name": f"rapi GET /2/info p99 ({CLIENTS} clients)",
-         "value": _Percentile(many, 99), "unit": "ms"},
+         "value": Percentile(many, 99), "unit": "ms"},
         {"name": f"rapi GET /2/info throughput ({CLIENTS} clients)",
          "value": rate, "unit": "req/s"},
     ]

@@ -25,11 +25,8 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from typing import Any
 
-_HERE = os.path.dirname(os.path.abspath(__file__))
-_TREE = os.path.dirname(_HERE)
-for _path in (_TREE, os.path.join(_TREE, "test")):
-    if _path not in sys.path:
-        sys.path.insert(0, _path)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from benchlib import Percentile, Row  # noqa: E402
 
 from support import vnodes  # noqa: E402
 
@@ -46,13 +43,6 @@ MLOCK_NODE = f"node{N_NODES}.{vnodes.DOMAIN}"
 TARGET_RTT_MS = 2.0
 TARGET_FANOUT_MS = 50.0
 TARGET_RSS_MB = 60.0
-
-
-def _Percentile(values: list[float], pct: float) -> float:
-    """Nearest-rank percentile of values (pct in 0..100)."""
-    ordered = sorted(values)
-    rank = max(0, min(len(ordered) - 1, round(pct / 100 * len(ordered)) - 1))
-    return ordered[rank]
 
 
 def _TimeCalls(fn: Callable[[], Any], count: int) -> list[float]:
@@ -103,16 +93,6 @@ class _ThreadPerCallPool:
         pass
 
 
-def _Row(name: str, value: float, unit: str, target: float | None = None,
-         note: str = "") -> dict[str, Any]:
-    row: dict[str, Any] = {"name": name, "value": value, "unit": unit}
-    if target is not None:
-        row["target"] = target
-    if note:
-        row["note"] = note
-    return row
-
-
 def _MeasureRpc(cluster: vnodes.VirtualCluster) -> list[dict[str, Any]]:
     runner = cluster.Runner()
     one = cluster.names[0]
@@ -127,12 +107,12 @@ def _MeasureRpc(cluster: vnodes.VirtualCluster) -> list[dict[str, Any]]:
     name_rtt = "RPC round trip, 1 node, warm (version)"
     name_fan = f"fan-out node_info to {N_NODES} nodes (warm)"
     return [
-        _Row(f"{name_rtt} p50", _Percentile(rtt, 50), "ms", TARGET_RTT_MS),
-        _Row(f"{name_rtt} p99", _Percentile(rtt, 99), "ms"),
-        _Row(f"{name_fan} p50", _Percentile(fanout, 50), "ms", TARGET_FANOUT_MS),
-        _Row(f"{name_fan} p99", _Percentile(fanout, 99), "ms"),
-        _Row(f"{name_fan}, thread per node per call p50",
-             _Percentile(fanout_threads, 50), "ms",
+        Row(f"{name_rtt} p50", Percentile(rtt, 50), "ms", TARGET_RTT_MS),
+        Row(f"{name_rtt} p99", Percentile(rtt, 99), "ms"),
+        Row(f"{name_fan} p50", Percentile(fanout, 50), "ms", TARGET_FANOUT_MS),
+        Row(f"{name_fan} p99", Percentile(fanout, 99), "ms"),
+        Row(f"{name_fan}, thread per node per call p50",
+             Percentile(fanout_threads, 50), "ms",
              note="design comparison, not a target"),
     ]
 
@@ -144,9 +124,9 @@ def _MeasureRss(cluster: vnodes.VirtualCluster) -> list[dict[str, Any]]:
     note = (f"{locked_mib:.1f} MB locked" if locked_mib else
             "mlockall did not take effect (VmLck 0)")
     return [
-        _Row("noded RSS, max over nodes (--no-mlock)",
+        Row("noded RSS, max over nodes (--no-mlock)",
              max(_StatusMiB(node.pid, "VmRSS") for node in plain), "MB"),
-        _Row("noded RSS with mlockall (production)",
+        Row("noded RSS with mlockall (production)",
              _StatusMiB(locked.pid, "VmRSS"), "MB", TARGET_RSS_MB, note),
     ]
 
@@ -163,35 +143,12 @@ def Run() -> list[dict[str, Any]]:
     return rows
 
 
-def FormatRows(rows: list[dict[str, Any]]) -> str:
-    """The rows as a text table with a PASS/FAIL column."""
-    table = [("benchmark", "value", "unit", "target", "result")]
-    for row in rows:
-        target = row.get("target")
-        verdict = "" if target is None else ("PASS" if row["value"] < target else
-                                             "FAIL")
-        table.append((row["name"], f"{row['value']:.2f}", row["unit"],
-                      "-" if target is None else f"< {target:g}", verdict))
-    widths = [max(len(line[i]) for line in table) for i in range(5)]
-    lines = []
-    for idx, line in enumerate(table):
-        cells = [line[0].ljust(widths[0])]
-        cells += [cell.rjust(width) for cell, width in zip(line[1:], widths[1:])]
-        lines.append("  ".join(cells).rstrip())
-        if idx == 0:
-            lines.append("  ".join("-" * width for width in widths))
-    return "\n".join(lines)
-
-
 def Main() -> int:
+    from run import FailedRows, FormatTable  # the table all benchmarks share
+
     rows = Run()
-    print(FormatRows(rows))
-    for row in rows:
-        if row.get("note"):
-            print(f"  {row['name']}: {row['note']}")
-    failed = [row for row in rows
-              if row.get("target") is not None and row["value"] >= row["target"]]
-    return 1 if failed else 0
+    print(FormatTable(rows))
+    return 1 if FailedRows(rows) else 0
 
 
 if __name__ == "__main__":

@@ -27,11 +27,8 @@ import tempfile
 import time
 from typing import Any
 
-_HERE = os.path.dirname(os.path.abspath(__file__))
-_TREE = os.path.dirname(_HERE)
-for _path in (_TREE, os.path.join(_TREE, "test")):
-    if _path not in sys.path:
-        sys.path.insert(0, _path)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import benchlib  # noqa: E402,F401  (puts the tree and test/ on sys.path)
 
 from support import sshd as sshd_support  # noqa: E402
 from support.cluster import MasterCluster  # noqa: E402

@@ -84,8 +84,6 @@ def FormatTable(rows: list[dict]) -> str:
     return "\n".join(lines + notes)
 
 
-_Format = FormatTable
-
 
 def Main(argv: list[str]) -> int:
     rows: list[dict] = []
@@ -98,7 +96,7 @@ def Main(argv: list[str]) -> int:
         except Exception as err:  # a broken benchmark must not hide the others
             failed.append(f"{name}: {err}")
         print(f"[{name}: {time.monotonic() - start:.1f} s]", file=sys.stderr)
-    print(_Format(rows))
+    print(FormatTable(rows))
     for msg in failed:
         print(f"ERROR {msg}", file=sys.stderr)
     return 1 if failed else 0

@@ -19,7 +19,12 @@ from typing import Any
 from ganeti import constants, defaults, errors, locking, netutils, pathutils
 from ganeti import vcluster
 from ganeti.cmdlib.base import LogicalUnit, NoHooksLU
-from ganeti.cmdlib.common import GetNodeNdParams, RunPostHook, ShareAll
+from ganeti.cmdlib.common import (
+    GetNodeNdParams,
+    RedistributedFiles,
+    RunPostHook,
+    ShareAll,
+)
 from ganeti.utils import io
 
 logger = logging.getLogger(__name__)
@@ -253,20 +258,6 @@ class LUClusterConfigQuery(NoHooksLU):
         return [_CONFIG_VALUES[name](self) for name in self.op.output_fields]
 
 
-def _AncillaryFiles(cluster: Any) -> list[str]:
-    """Files besides config.data kept equal on all nodes (when they exist).
-
-    Ganeti's ComputeAncillaryFiles(redist=True), hypervisor files aside.
-    """
-    files = [pathutils.SSH_KNOWN_HOSTS_FILE, pathutils.CONFD_HMAC_KEY,
-             pathutils.CLUSTER_DOMAIN_SECRET_FILE, pathutils.SPICE_CERT_FILE,
-             pathutils.SPICE_CACERT_FILE, pathutils.RAPI_USERS_FILE,
-             pathutils.RAPI_CERT_FILE]
-    if cluster.use_external_mip_script:
-        files.append(pathutils.EXTERNAL_MASTER_SETUP_SCRIPT)
-    return files
-
-
 class LUClusterRedistConf(NoHooksLU):
     """Redistribute the configuration and the ancillary files."""
 
@@ -288,7 +279,7 @@ class LUClusterRedistConf(NoHooksLU):
                    if uuid != master_uuid]
         if not targets:
             return
-        for fname in _AncillaryFiles(cluster):
+        for fname in RedistributedFiles(cluster):
             if not os.path.exists(fname):
                 continue
             result = self.rpc.call_upload_file(targets, fname)

@@ -6,7 +6,7 @@ import logging
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from ganeti import constants, errors, locking
+from ganeti import constants, errors, locking, pathutils
 
 logger = logging.getLogger(__name__)
 
@@ -210,3 +210,16 @@ def RunPostHook(lu: Any, node_name: str) -> None:
         hooks_master.RunPhase(constants.HOOKS_PHASE_POST, node_names=[node_name])
     except errors.GenericError as err:
         lu.LogWarning("Errors occurred running hooks on %s: %s", node_name, err)
+
+
+def RedistributedFiles(cluster: Any) -> list[str]:
+    """Files besides config.data kept equal on all nodes, when they exist
+    (Ganeti's ComputeAncillaryFiles with redist=True, hypervisor files aside);
+    redist-conf and node add copy them from the master."""
+    files = [pathutils.SSH_KNOWN_HOSTS_FILE, pathutils.CONFD_HMAC_KEY,
+             pathutils.CLUSTER_DOMAIN_SECRET_FILE, pathutils.SPICE_CERT_FILE,
+             pathutils.SPICE_CACERT_FILE, pathutils.RAPI_USERS_FILE,
+             pathutils.RAPI_CERT_FILE]
+    if cluster.use_external_mip_script:
+        files.append(pathutils.EXTERNAL_MASTER_SETUP_SCRIPT)
+    return files

@@ -34,10 +34,11 @@ import os
 from collections.abc import Callable
 from typing import Any
 
-from ganeti import constants, defaults, errors, netutils, objects, pathutils
+from ganeti import constants, defaults, errors, netutils, objects
 from ganeti import vcluster
 from ganeti.backend.crypto import CRYPTO_ACTION_GET, CRYPTO_TYPE_SSL_DIGEST
 from ganeti.cmdlib.base import LogicalUnit
+from ganeti.cmdlib.common import RedistributedFiles
 from ganeti.cmdlib.node_roles import DecideSelfPromotion
 
 logger = logging.getLogger(__name__)
@@ -100,18 +101,6 @@ def GetClientCertDigest(lu: Any, node: str, prereq: bool = True) -> str:
         raise _Prereq(msg, errors.ECODE_ENVIRON) if prereq \
             else errors.OpExecError(msg)
     return payload[0][1]
-
-
-def AncillaryFiles(cluster: Any) -> list[str]:
-    """Files besides config.data kept equal on all nodes, when they exist
-    (Ganeti's ComputeAncillaryFiles with redist=True, hypervisors aside)."""
-    files = [pathutils.SSH_KNOWN_HOSTS_FILE, pathutils.CONFD_HMAC_KEY,
-             pathutils.CLUSTER_DOMAIN_SECRET_FILE, pathutils.SPICE_CERT_FILE,
-             pathutils.SPICE_CACERT_FILE, pathutils.RAPI_USERS_FILE,
-             pathutils.RAPI_CERT_FILE]
-    if cluster.use_external_mip_script:
-        files.append(pathutils.EXTERNAL_MASTER_SETUP_SCRIPT)
-    return files
 
 
 class LUNodeAdd(LogicalUnit):
@@ -362,7 +351,7 @@ class LUNodeAdd(LogicalUnit):
                    if uuid != master_uuid]
         if not targets:
             return
-        for fname in AncillaryFiles(self.cfg.GetClusterInfo()):
+        for fname in RedistributedFiles(self.cfg.GetClusterInfo()):
             if not os.path.exists(fname):
                 continue
             results = self.rpc.call_upload_file(targets, fname)
