@@ -253,6 +253,24 @@ def check_multilist_ident_key_val(_option: optparse.Option, opt: str,
     return [_SplitListKeyVal(opt, line) for line in value.split("//")]
 
 
+def ParseDiskState(entries: list[tuple[str, Any]]) -> dict[str, dict[str, Any]]:
+    """--disk-state values, [("lvm-vg/xenvg", {...})], as the opcodes take
+    them: {"lvm-vg": {"xenvg": {...}}} (Ganeti's utils.FlatToDict).
+
+    Raises:
+      errors.OpPrereqError: an identifier is not "storage_type/name".
+    """
+    result: dict[str, dict[str, Any]] = {}
+    for ident, params in entries:
+        kind, sep, name = ident.partition("/")
+        if not sep or not kind or not name:
+            raise errors.OpPrereqError(f"Invalid disk state '{ident}', expected"
+                                       " storage_type/identifier",
+                                       errors.ECODE_INVAL)
+        result.setdefault(kind, {})[name] = params
+    return result
+
+
 def check_bool(_option: optparse.Option, _opt: str, value: str) -> bool:
     """Type checker of "bool" options (yes/no/true/false, any case).
 

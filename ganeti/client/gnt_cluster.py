@@ -163,23 +163,6 @@ def FormatUidPool(uid_pool: list[Any]) -> str:
                      for (low, high) in uid_pool)
 
 
-def _FlatToDict(entries: list[tuple[str, Any]]) -> dict[str, dict[str, Any]]:
-    """[("lvm-vg/xenvg", {...})] -> {"lvm-vg": {"xenvg": {...}}}.
-
-    Raises:
-      errors.OpPrereqError: an identifier is not "kind/name".
-    """
-    result: dict[str, dict[str, Any]] = {}
-    for ident, params in entries:
-        kind, sep, name = ident.partition("/")
-        if not sep or not kind or not name:
-            raise errors.OpPrereqError(f"Invalid disk state '{ident}', expected"
-                                       " storage_type/identifier",
-                                       errors.ECODE_INVAL)
-        result.setdefault(kind, {})[name] = params
-    return result
-
-
 def _FillParams(opts: Any) -> dict[str, Any] | None:
     """The parameter dicts of a new cluster, filled with the defaults.
 
@@ -285,7 +268,7 @@ def InitCluster(opts: Any, args: list[str]) -> int:
         primary_ip_version=primary_ip_version,
         prealloc_wipe_disks=bool(opts.prealloc_wipe_disks),
         use_external_mip_script=bool(opts.use_external_mip_script),
-        hv_state=dict(opts.hv_state), disk_state=_FlatToDict(opts.disk_state),
+        hv_state=dict(opts.hv_state), disk_state=cli.ParseDiskState(opts.disk_state),
         enabled_disk_templates=enabled_disk_templates,
         install_image=opts.install_image or "",
         zeroing_image=opts.zeroing_image or "",

@@ -158,7 +158,6 @@ def _ParamDicts(opts: Any) -> dict[str, Any]:
 
 def _ModifyValues(opts: Any) -> dict[str, Any]:
     """Opcode values needing more than a copy of the option."""
-    from ganeti.client.gnt_cluster import _FlatToDict
 
     templates = (opts.enabled_disk_templates.split(",")
                  if opts.enabled_disk_templates else None)
@@ -195,7 +194,7 @@ def _ModifyValues(opts: Any) -> dict[str, Any]:
         "data_collector_interval": intervals, "ipolicy": ipolicy,
         "uid_pool": _ParseUids(opts.uid_pool), "add_uids": _ParseUids(opts.add_uids),
         "remove_uids": _ParseUids(opts.remove_uids),
-        "disk_state": _FlatToDict(opts.disk_state) if opts.disk_state else {},
+        "disk_state": cli.ParseDiskState(opts.disk_state) if opts.disk_state else {},
         "hv_state": dict(opts.hv_state),
         "default_iallocator_params": opts.default_iallocator_params or None,
     }

@@ -12,7 +12,7 @@ from __future__ import annotations
 import io
 from typing import Any
 
-from ganeti import cli, constants, defaults, errors
+from ganeti import cli, constants, defaults
 from ganeti.cli import (
     ARGS_MANY_GROUPS,
     ARGS_MANY_NODES,
@@ -68,23 +68,6 @@ INCLUDEDEFAULTS_OPT = cli_option(
 # --- changes ---------------------------------------------------------------------
 
 
-def _FlatToDict(entries: list[tuple[str, Any]]) -> dict[str, dict[str, Any]]:
-    """[("lvm-vg/xenvg", {...})] -> {"lvm-vg": {"xenvg": {...}}}.
-
-    Raises:
-      errors.OpPrereqError: an identifier is not "storage_type/name".
-    """
-    result: dict[str, dict[str, Any]] = {}
-    for ident, params in entries:
-        kind, sep, name = ident.partition("/")
-        if not sep or not kind or not name:
-            raise errors.OpPrereqError(
-                f"Invalid disk state '{ident}', expected storage_type/identifier",
-                errors.ECODE_INVAL)
-        result.setdefault(kind, {})[name] = params
-    return result
-
-
 def _GroupIPolicy(opts: Any, allowed_values: list[str] | None) -> dict[str, Any]:
     """The (partial) group instance policy of the --ipolicy-* options."""
     return cli.CreateIPolicyFromOpts(
@@ -97,7 +80,7 @@ def _GroupIPolicy(opts: Any, allowed_values: list[str] | None) -> dict[str, Any]
 
 def _States(opts: Any) -> tuple[dict[str, Any], dict[str, Any]]:
     """(hypervisor state, disk state) of the --hypervisor-state/--disk-state."""
-    disk_state = _FlatToDict(opts.disk_state) if opts.disk_state else {}
+    disk_state = cli.ParseDiskState(opts.disk_state) if opts.disk_state else {}
     return dict(opts.hv_state), disk_state
 
 

@@ -220,23 +220,6 @@ def RemoveNode(opts: Any, args: list[str]) -> int:
     return cli.EXIT_SUCCESS
 
 
-def _FlatToDict(entries: list[tuple[str, Any]]) -> dict[str, dict[str, Any]]:
-    """[("lvm-vg/xenvg", {...})] -> {"lvm-vg": {"xenvg": {...}}}.
-
-    Raises:
-      errors.OpPrereqError: an identifier is not "kind/name".
-    """
-    result: dict[str, dict[str, Any]] = {}
-    for ident, params in entries:
-        kind, sep, name = ident.partition("/")
-        if not sep or not kind or not name:
-            raise errors.OpPrereqError(f"Invalid disk state '{ident}', expected"
-                                       " storage_type/identifier",
-                                       errors.ECODE_INVAL)
-        result.setdefault(kind, {})[name] = params
-    return result
-
-
 def SetNodeParams(opts: Any, args: list[str]) -> int:
     """Change a node's role, capabilities or parameters; print the changes."""
     all_changes = [opts.master_candidate, opts.drained, opts.offline,
@@ -253,7 +236,7 @@ def SetNodeParams(opts: Any, args: list[str]) -> int:
         secondary_ip=opts.secondary_ip, force=opts.force, ndparams=opts.ndparams,
         auto_promote=opts.auto_promote, powered=opts.node_powered,
         hv_state=dict(opts.hv_state) or None,
-        disk_state=_FlatToDict(opts.disk_state) or None)
+        disk_state=cli.ParseDiskState(opts.disk_state) or None)
     # The result is shown even though --submit is allowed (as Ganeti).
     result = cli.SubmitOrSend(op, opts)
     if result:

@@ -715,3 +715,10 @@ def test_ipolicy_from_options():
                                   std_ispecs={"memory-size": "1"})
     with pytest.raises(errors.OpPrereqError, match="Missing parameters"):
         cli.CreateIPolicyFromOpts(minmax_ispecs=[{"min": {}, "max": {}}])
+
+
+def test_parse_disk_state():
+    assert cli.ParseDiskState([("lvm-vg/xenvg", {"disk_total": "10"})]) == {
+        "lvm-vg": {"xenvg": {"disk_total": "10"}}}
+    with pytest.raises(errors.OpPrereqError, match="expected storage_type/identifier"):
+        cli.ParseDiskState([("xenvg", {})])
