@@ -94,8 +94,8 @@ class LUClusterDestroy(LogicalUnit):
     """Destroy the cluster: only allowed with the master as the only node.
 
     Runs the cluster-destroy post hooks on the master and takes the master
-    IP down; returns the master node's name, for the caller to finish the
-    node-side cleanup.
+    IP down; returns the master node's uuid (as Ganeti 3.0), for the caller
+    to finish the node-side cleanup.
     """
 
     HPATH = "cluster-destroy"
@@ -134,7 +134,7 @@ class LUClusterDestroy(LogicalUnit):
         result = self.rpc.call_node_deactivate_master_ip(
             master_params["uuid"], master_params, ems)
         result.Warn("Error disabling the master IP address", self.LogWarning)
-        return master_name
+        return master_params["uuid"]
 
 
 def _EnabledDataCollectors(cluster: Any) -> tuple[dict[str, bool], dict[str, int]]:

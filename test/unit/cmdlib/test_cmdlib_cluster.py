@@ -126,7 +126,8 @@ def testDestroy(lone_master):
     kit = lone_master
     kit.ScriptNode("node1", Ok([]), Fail("no such device"))
     cbs = RecordingCbs()
-    assert kit.Run(opcodes.OpClusterDestroy(), cbs) == "node1.example.com"
+    # Ganeti 3.0's OP_CLUSTER_DESTROY result is the master node's uuid.
+    assert kit.Run(opcodes.OpClusterDestroy(), cbs) == kit.cfg.GetMasterNode()
     hooks, deactivate = kit.RequestsTo("node1")
     assert hooks.procedure == "hooks_runner"
     assert hooks.args[:2] == ["cluster-destroy", "post"]
